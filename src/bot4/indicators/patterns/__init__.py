@@ -1,0 +1,1 @@
+"""Chart-pattern detectors that never look ahead."""
