@@ -23,6 +23,10 @@ FloatArray = npt.NDArray[np.float64]
 #: Bar fields an indicator may read, in the order ``update_bar`` receives them.
 BAR_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 
+#: Extra input an indicator may list to receive the bar's open time (UTC integer nanoseconds).
+#: ``stream()`` takes it from a ``ts`` column, else from the frame's DatetimeIndex.
+TS_FIELD = "ts"
+
 
 class IndicatorError(ValueError):
     """Bad indicator input or parameter; the message names what was wrong."""
@@ -115,10 +119,14 @@ def stream(name: str, frame: pd.DataFrame, **params: Any) -> FloatArray | dict[s
     """
     spec = get(name)
     cls = spec.streaming
-    missing = [f for f in cls.inputs if f not in frame.columns]
+    has_index_ts = isinstance(frame.index, pd.DatetimeIndex)
+    missing = [f for f in cls.inputs if f not in frame.columns and not (f == TS_FIELD and has_index_ts)]
     if missing:
         raise IndicatorError(f"{spec.name} needs column(s) {missing}; frame has {list(frame.columns)}")
-    columns = [check_series(frame[f].to_numpy(dtype=np.float64), f) for f in cls.inputs]
+    columns = [
+        _timestamps_ns(frame) if f == TS_FIELD else check_series(frame[f].to_numpy(dtype=np.float64), f)
+        for f in cls.inputs
+    ]
     ind = cls(**params)
     n = len(frame)
     outs = {o: np.full(n, np.nan) for o in cls.outputs}
@@ -133,6 +141,22 @@ def stream(name: str, frame: pd.DataFrame, **params: Any) -> FloatArray | dict[s
         for key, val in ind.values().items():
             outs[key][i] = val
     return outs
+
+
+def _timestamps_ns(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Bar open times as int64 UTC nanoseconds: the ``ts`` column if present, else the DatetimeIndex."""
+    if TS_FIELD in frame.columns:
+        col = frame[TS_FIELD]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            return np.asarray(pd.DatetimeIndex(col).as_unit("ns").asi8, dtype=np.int64)
+        if not pd.api.types.is_integer_dtype(col):
+            raise IndicatorError(
+                f"column {TS_FIELD!r} must hold integer nanoseconds or datetimes, got {col.dtype}"
+            )
+        return np.asarray(col.to_numpy(), dtype=np.int64)
+    index = frame.index
+    assert isinstance(index, pd.DatetimeIndex)
+    return np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------------------------------
