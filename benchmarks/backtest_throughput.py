@@ -36,8 +36,9 @@ def synthetic_bars(n: int, seed: int = 7) -> BarSeries:
     low = np.minimum(open_, close) - spread
     volume = rng.uniform(1.0, 10.0, n)
     ts = np.arange(n, dtype=np.int64) * NS_PER_MINUTE + 1_600_000_000 * 1_000_000_000
-    return BarSeries("BTC/USDT", NS_PER_MINUTE, ts, open_.round(2), high.round(2), low.round(2), close.round(2),
-                     volume, "synthetic")
+    return BarSeries(
+        "BTC/USDT", NS_PER_MINUTE, ts, open_.round(2), high.round(2), low.round(2), close.round(2), volume, "synthetic"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

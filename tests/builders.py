@@ -15,7 +15,12 @@ T0 = 1_700_000_000 * 1_000_000_000  # 2023-11-14T22:13:20Z, a round start for ha
 
 
 def make_instrument(symbol: str = "BTC/USDT", **kw: object) -> Instrument:
-    defaults: dict[str, object] = {"tick_size": "0.01", "step_size": "0.001", "maker_fee": "0.001", "taker_fee": "0.002"}
+    defaults: dict[str, object] = {
+        "tick_size": "0.01",
+        "step_size": "0.001",
+        "maker_fee": "0.001",
+        "taker_fee": "0.002",
+    }
     defaults.update(kw)
     return Instrument.spot("SIM", symbol, **defaults)  # type: ignore[arg-type]
 
@@ -31,8 +36,15 @@ def make_bars(
     arr = np.asarray(ohlc, dtype=np.float64).reshape(-1, 4)
     n = len(arr)
     return BarSeries(
-        symbol, step, start + np.arange(n, dtype=np.int64) * step,
-        arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy(), arr[:, 3].copy(), np.full(n, volume), "test",
+        symbol,
+        step,
+        start + np.arange(n, dtype=np.int64) * step,
+        arr[:, 0].copy(),
+        arr[:, 1].copy(),
+        arr[:, 2].copy(),
+        arr[:, 3].copy(),
+        np.full(n, volume),
+        "test",
     )
 
 

@@ -57,8 +57,9 @@ def result_json(result: BacktestResult, metrics: Metrics, run_id: object = None)
             }
             for t in result.trades
         ],
-        "events": [{"time": _iso(e.ts), "kind": e.kind, "source": e.source, "message": e.message}
-                   for e in result.events],
+        "events": [
+            {"time": _iso(e.ts), "kind": e.kind, "source": e.source, "message": e.message} for e in result.events
+        ],
     }
 
 
@@ -85,8 +86,11 @@ def print_summary(result: BacktestResult, metrics: Metrics, report: Path | None,
         ("Sharpe", _num(metrics.sharpe)),
         ("Sortino", _num(metrics.sortino)),
         ("max drawdown", _pct(metrics.max_drawdown)),
-        ("max drawdown duration", f"{metrics.max_drawdown_duration_days:,.2f} days"
-         + ("" if metrics.max_drawdown_recovered else " (not recovered)")),
+        (
+            "max drawdown duration",
+            f"{metrics.max_drawdown_duration_days:,.2f} days"
+            + ("" if metrics.max_drawdown_recovered else " (not recovered)"),
+        ),
         ("Calmar", _num(metrics.calmar)),
         ("trades", f"{metrics.n_trades}"),
         ("win rate", _pct(metrics.win_rate)),

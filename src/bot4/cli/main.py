@@ -18,8 +18,6 @@ from bot4.data.errors import DataError
 from bot4.engine.config import (
     BacktestConfig,
     ConfigError,
-    DataFeedConfig,
-    StrategyEntry,
     describe_validation_error,
     load_config_file,
 )
@@ -67,9 +65,11 @@ def _build_config(
     step_size: str | None,
 ) -> BacktestConfig:
     if config_file is not None:
-        loose = [data, symbol, timeframe, tick_size, step_size] + (params or [])
-        if any(v is not None and v != [] for v in loose):
-            raise CliError("--config replaces --data/--symbol/--timeframe/--param/--tick-size/--step-size; use one or the other")
+        loose: list[object] = [data, symbol, timeframe, tick_size, step_size]
+        if params or any(v is not None for v in loose):
+            raise CliError(
+                "--config replaces --data/--symbol/--timeframe/--param/--tick-size/--step-size; use one or the other"
+            )
         cfg = load_config_file(config_file)
         overrides: dict[str, Any] = {}
         if cash is not None:
@@ -99,7 +99,9 @@ def _build_config(
 @app.command()
 def backtest(
     strategy: Annotated[str, typer.Option("--strategy", "-s", help="built-in strategy name")] = "ema_cross",
-    data: Annotated[Path | None, typer.Option(help="OHLCV file (CSV/Parquet/JSON); default: bundled BTC/USDT 5m")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="OHLCV file (CSV/Parquet/JSON); default: bundled BTC/USDT 5m")
+    ] = None,
     symbol: Annotated[str | None, typer.Option(help="BASE/QUOTE when the file name does not tell")] = None,
     timeframe: Annotated[str | None, typer.Option(help="bar timeframe, e.g. 5m, when it cannot be inferred")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="strategy parameter NAME=VALUE")] = None,
@@ -108,12 +110,16 @@ def backtest(
     slippage_bps: Annotated[str | None, typer.Option(help="market-order slippage in basis points [default: 0]")] = None,
     tick_size: Annotated[str | None, typer.Option(help="price increment [default: 0.00000001]")] = None,
     step_size: Annotated[str | None, typer.Option(help="quantity increment [default: 0.00000001]")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML/JSON run config (several strategies/instruments)")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML/JSON run config (several strategies/instruments)")
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="write a self-contained HTML report here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print summary, metrics and all trades as JSON")] = False,
     db: Annotated[str, typer.Option(help="SQLAlchemy URL where results are stored")] = "sqlite:///bot4.sqlite",
     store: Annotated[bool, typer.Option("--store/--no-store", help="store the results in --db")] = True,
-    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar [default: on a terminal]")] = None,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="progress bar [default: on a terminal]")
+    ] = None,
 ) -> None:
     """Backtest a strategy on OHLCV data and print a summary."""
     from bot4.cli.backtest_output import print_summary, result_json
@@ -121,8 +127,9 @@ def backtest(
     from bot4.research.metrics import compute_metrics
 
     try:
-        cfg = _build_config(config, strategy, data, symbol, timeframe, param or [], cash, fee_rate, slippage_bps,
-                            tick_size, step_size)
+        cfg = _build_config(
+            config, strategy, data, symbol, timeframe, param or [], cash, fee_rate, slippage_bps, tick_size, step_size
+        )
         show_progress = sys.stderr.isatty() if progress is None else progress
         with _Progress(show_progress and not as_json) as bar:
             runner = build_backtest(cfg, progress=bar.update)
@@ -173,8 +180,12 @@ class _Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
             self._progress = Progress(
-                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
             )
             self._progress.__enter__()
             self._task = self._progress.add_task("backtest", total=None)
@@ -192,7 +203,7 @@ class _Progress:
 @app.command()
 def strategies(as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False) -> None:
     """List the built-in strategies and their parameters."""
-    listing = [
+    listing: list[dict[str, Any]] = [
         {"name": name, "description": cls.description, "parameters": describe(cls)}
         for name, cls in sorted(BUILTINS.items())
     ]
@@ -230,11 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         typer.echo(f"error: file not found: {exc.filename}", err=True)
         return EXIT_USAGE
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            typer.echo(f"error: {exc.format_message()}", err=True)
+    except Exception as exc:
+        # Usage errors (unknown option, missing value) come from typer's bundled click.
+        fmt = getattr(exc, "format_message", None)
+        if fmt is not None and type(exc).__module__.startswith(("typer", "click")):
+            typer.echo(f"error: {fmt()}", err=True)
             return EXIT_USAGE
         raise
     return 0

@@ -20,17 +20,20 @@ times, as every supported source writes them.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import importlib.resources
 import io
 import json
 import logging
+import lzma
 import re
 import zipfile
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,27 +58,12 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 ROLES = ("timestamp", *PRICE_COLUMNS, "volume")
 
 # Normalised header name -> role; earlier entries win when a file has several candidates.
+# fmt: off
 _ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": (
-        "open_time",
-        "timestamp_ms",
-        "timestamp",
-        "ts_open",
-        "ts",
-        "time",
-        "unix",
-        "unix_timestamp",
-        "timestamp_us",
-        "timestamp_ns",
-        "timestamp_s",
-        "date",
-        "datetime",
-        "date_time",
-        "opentime",
-        "time_open",
-        "t",
-        "start",
-        "start_time",
+        "open_time", "timestamp_ms", "timestamp", "ts_open", "ts", "time", "unix", "unix_timestamp",
+        "timestamp_us", "timestamp_ns", "timestamp_s", "date", "datetime", "date_time", "opentime",
+        "time_open", "t", "start", "start_time",
     ),
     "open": ("open", "o", "open_price", "opening_price"),
     "high": ("high", "h", "high_price", "max"),
@@ -83,6 +71,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "close": ("close", "c", "close_price", "closing_price", "last"),
     "volume": ("volume", "v", "vol", "base_volume", "volume_base", "base_asset_volume"),
 }
+# fmt: on
 
 _UNIT_NAMES = ("s", "ms", "us", "ns")
 _UNIT_UPPER_BOUNDS = np.array([1e11, 1e14, 1e17])
@@ -129,6 +118,7 @@ def load_ohlcv_report(
         raise FileNotFoundError(f"OHLCV file not found: {path}")
     if symbol is not None and not symbol.strip():
         raise ValueError(f"symbol must be a non-empty string, got {symbol!r}")
+    tf_arg = _parse_timeframe_arg(timeframe) if timeframe is not None else None
     name_symbol, name_timeframe = infer_from_file_name(path.name)
     if symbol is not None:
         symbol, symbol_from = symbol.strip(), "argument"
@@ -151,8 +141,8 @@ def load_ohlcv_report(
     check.prices(prices)
     check.volume(volume)
 
-    if timeframe is not None:
-        tf_ns, timeframe_from = _parse_timeframe_arg(timeframe), "argument"
+    if tf_arg is not None:
+        tf_ns, timeframe_from = tf_arg, "argument"
     elif name_timeframe is not None:
         tf_ns, timeframe_from = _parse_timeframe_arg(name_timeframe), "file name"
     else:
@@ -177,7 +167,7 @@ def load_ohlcv_report(
 
 # --------------------------------------------------------------------------- file names
 
-_TF = r"(?P<tf>\d+[smhdw])"
+_TF = r"(?P<tf>[1-9]\d*[smhdw])"
 _NAME_PATTERNS = (
     # bot4 / shared data: EXCHANGE_BASE_QUOTE_TF, e.g. BITTREX_ETH_BTC_5m, BINANCE-USDM_BTC_USDT_5m
     re.compile(rf"^(?P<venue>[A-Za-z0-9-]+)_(?P<base>[A-Za-z0-9]+)_(?P<quote>[A-Za-z0-9]+)_{_TF}$"),
@@ -191,28 +181,15 @@ _NAME_PATTERNS = (
     # market-FROM-TO_TF, e.g. btc-perp-20211231-20220201_1m (nautilus_trader's FTX file)
     re.compile(rf"^(?P<market>[A-Za-z0-9]+(?:-[A-Za-z]+)*)-\d{{8}}-\d{{8}}_{_TF}$"),
 )
-_ANY_TF = re.compile(r"(?:^|[_\-.])(\d+[smhdw])(?:$|[_\-.])")
-# Longest first, so that e.g. FDUSD wins over USD.
-_QUOTES = (
-    "FDUSD",
-    "USDT",
-    "USDC",
-    "BUSD",
-    "TUSD",
-    "USDP",
-    "BTC",
-    "ETH",
-    "BNB",
-    "EUR",
-    "TRY",
-    "BRL",
-    "GBP",
-    "AUD",
-    "DAI",
-    "USD",
-    "JPY",
-    "XRP",
+_ANY_TF = re.compile(r"(?:^|[_\-.])([1-9]\d*[smhdw])(?:$|[_\-.])")
+# Quote currencies recognised at the end of a Binance pair name; longest first, so USDT beats USD.
+# fmt: off
+_QUOTES = sorted(
+    ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "GBP",
+     "AUD", "DAI", "USD", "JPY", "XRP"),
+    key=len, reverse=True,
 )
+# fmt: on
 
 
 def infer_from_file_name(name: str) -> tuple[str | None, str | None]:
@@ -246,7 +223,7 @@ def _strip_suffixes(name: str) -> str:
 
 
 def _weeks_to_days(tf: str) -> str:
-    return f"{int(tf[:-1]) * 7}d" if tf.endswith("w") else tf
+    return f"{int(tf[:-1]) * 7}d" if tf.endswith("w") and tf[:-1].isdigit() else tf
 
 
 def _split_pair(pair: str) -> str:
@@ -257,7 +234,10 @@ def _split_pair(pair: str) -> str:
 
 
 def _parse_timeframe_arg(text: str) -> int:
-    return parse_timeframe(_weeks_to_days(text.strip()))
+    try:
+        return parse_timeframe(_weeks_to_days(text.strip()))
+    except ValueError as exc:
+        raise ValueError(f"timeframe argument: {exc}") from None
 
 
 # --------------------------------------------------------------------------- reading
@@ -271,7 +251,8 @@ def _file_format(path: Path) -> tuple[str, str | None]:
             compression, name = suffix, name[: -len(suffix)]
             break
     ext = name[name.rfind(".") :] if "." in name else ""
-    fmt = _FORMATS.get(ext)
+    # Binance's public klines come as BTCUSDT-1m-2024-01-01.zip holding one headerless CSV.
+    fmt = "csv" if compression == ".zip" and not ext else _FORMATS.get(ext)
     if fmt is None or (compression is not None and fmt not in ("csv", "json")):
         raise DataError(
             path,
@@ -296,25 +277,30 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, dict[str, Hashable], str]:
     return frame, _labelled(frame, _roles_from_header(list(frame.columns), path)), f"{fmt} columns"
 
 
-def _open_text(path: Path, compression: str | None) -> io.TextIOBase:
-    if compression == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+@contextmanager
+def _open_text(path: Path, compression: str | None) -> Iterator[IO[str]]:
+    """The file's text, decompressed; a zip must hold exactly one file (as Binance's downloads do)."""
     if compression == ".zip":
-        archive = zipfile.ZipFile(path)
-        members = [n for n in archive.namelist() if not n.endswith("/")]
-        if len(members) != 1:
-            raise DataError(path, f"zip archive must hold exactly one file, found {len(members)}")
-        return io.TextIOWrapper(archive.open(members[0]), encoding="utf-8-sig")
-    if compression is None:
-        return open(path, encoding="utf-8-sig")
-    raise DataError(path, f"compression {compression!r} is only supported as .gz or .zip")
+        with zipfile.ZipFile(path) as archive:
+            members = [n for n in archive.namelist() if not n.endswith("/")]
+            if len(members) != 1:
+                raise DataError(path, f"zip archive must hold exactly one file, found {len(members)}")
+            with archive.open(members[0]) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig") as text:
+                yield text
+        return
+    openers: dict[str, Callable[..., IO[str]]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+    with openers.get(compression or "", open)(path, "rt", encoding="utf-8-sig") as handle:
+        yield handle
 
 
 def _first_line(path: Path, compression: str | None) -> str | None:
-    with _open_text(path, compression) as handle:
-        for line in handle:
-            if line.strip():
-                return line.strip()
+    try:
+        with _open_text(path, compression) as handle:
+            for line in handle:
+                if line.strip():
+                    return line.strip()
+    except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        raise DataError(path, f"cannot read file: {exc}") from exc
     return None
 
 
@@ -369,7 +355,7 @@ def _read_json(path: Path, compression: str | None) -> tuple[pd.DataFrame, dict[
     try:
         with _open_text(path, compression) as handle:
             text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
         raise DataError(path, f"cannot read JSON file: {exc}") from exc
     if not text.strip():
         raise DataError(path, "empty file: no data rows")
@@ -393,8 +379,13 @@ def _read_json(path: Path, compression: str | None) -> tuple[pd.DataFrame, dict[
                 _labelled(frame, _roles_from_header(list(frame.columns), path)),
                 "json array of records",
             )
-        bad = next(i for i, row in enumerate(obj) if not isinstance(row, type(obj[0])))
-        raise DataError(path, "JSON array mixes rows of different kinds", row=bad + 1)
+        kind = type(obj[0]) if isinstance(obj[0], (list, dict)) else None
+        bad = next((i for i, row in enumerate(obj) if kind is None or not isinstance(row, kind)), 0)
+        raise DataError(
+            path,
+            "each JSON row must be an array [ts, o, h, l, c, v] or an object, all of one kind",
+            row=bad + 1,
+        )
     if isinstance(obj, dict) and obj and all(isinstance(v, (dict, list)) for v in obj.values()):
         try:
             frame = pd.DataFrame(obj)
@@ -502,11 +493,20 @@ def _timestamps_ns(raw: pd.Series, path: Path) -> tuple[npt.NDArray[np.int64], l
         return np.ascontiguousarray(pd.DatetimeIndex(stamps).as_unit("ns").asi8, dtype=np.int64), ["datetime"]
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         return _epoch_to_ns(raw.to_numpy(), path)
-    if _is_number(str(raw.iloc[0])):  # epoch numbers stored as text (e.g. JSON strings)
-        numbers = pd.to_numeric(raw, errors="coerce")
-        if not numbers.isna().any():
-            return _epoch_to_ns(numbers.to_numpy(), path)
     text = raw.astype(str).str.strip()
+    if _is_number(text.iloc[0]):  # epoch numbers stored as text (e.g. JSON strings)
+        numbers = pd.to_numeric(text, errors="coerce")
+        bad = np.flatnonzero(numbers.isna().to_numpy())
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(
+                path,
+                f"cannot parse timestamp {text.iloc[i]!r} as an epoch number like the rows before it",
+                row=i + 1,
+                column="timestamp",
+                more_rows=bad.size - 1,
+            )
+        return _epoch_to_ns(numbers.to_numpy(), path)
     stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     bad = np.flatnonzero(stamps.isna().to_numpy())
     if bad.size:
@@ -549,8 +549,9 @@ def _epoch_to_ns(values: npt.NDArray[Any], path: Path) -> tuple[npt.NDArray[np.i
         ns = values.astype(np.int64) * scale
     elif np.all(as_float == np.floor(as_float)):
         ns = as_float.astype(np.int64) * scale
-    else:  # fractional epoch numbers: keep microsecond precision, which float64 still carries
-        ns = np.round(as_float * (scale // 1000)).astype(np.int64) * 1000
+    else:  # fractional epoch numbers: round to the microsecond, the precision float64 still carries
+        micros = np.round(as_float * (scale / 1000))
+        ns = np.where(scale >= 1000, micros.astype(np.int64) * 1000, np.round(as_float).astype(np.int64))
     units = [_UNIT_NAMES[u] for u in np.unique(unit)]
     return np.ascontiguousarray(ns, dtype=np.int64), units
 

@@ -113,8 +113,16 @@ class BacktestRunner:
         pos = np.concatenate([np.arange(len(f.bars), dtype=np.int64) for f in self.feeds])
         order = np.lexsort((which, ts))  # by close time, then feed order
         cols = [
-            (f.instrument.id, f.bars.ts_open.tolist(), f.bars.ts_close.tolist(), f.bars.open.tolist(),
-             f.bars.high.tolist(), f.bars.low.tolist(), f.bars.close.tolist(), f.bars.volume.tolist())
+            (
+                f.instrument.id,
+                f.bars.ts_open.tolist(),
+                f.bars.ts_close.tolist(),
+                f.bars.open.tolist(),
+                f.bars.high.tolist(),
+                f.bars.low.tolist(),
+                f.bars.close.tolist(),
+                f.bars.volume.tolist(),
+            )
             for f in self.feeds
         ]
         on_bar = self.engine.on_bar

@@ -27,7 +27,9 @@ from bot4.model.events import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    QuoteTick,
     StrategyError,
+    TradeTick,
 )
 from bot4.model.instrument import Instrument
 from bot4.model.numbers import ZERO
@@ -38,21 +40,41 @@ from bot4.strategies.base import Strategy, StrategyConfig
 
 _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.SUBMITTED: frozenset(
-        {OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED,
-         OrderStatus.CANCELED, OrderStatus.EXPIRED}
+        {
+            OrderStatus.ACCEPTED,
+            OrderStatus.REJECTED,
+            OrderStatus.FILLED,
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.CANCELED,
+            OrderStatus.EXPIRED,
+        }
     ),
     OrderStatus.ACCEPTED: frozenset(
-        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.PENDING_CANCEL, OrderStatus.CANCELED,
-         OrderStatus.EXPIRED, OrderStatus.REJECTED}
+        {
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.PENDING_CANCEL,
+            OrderStatus.CANCELED,
+            OrderStatus.EXPIRED,
+            OrderStatus.REJECTED,
+        }
     ),
     OrderStatus.PARTIALLY_FILLED: frozenset(
-        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.PENDING_CANCEL, OrderStatus.CANCELED,
-         OrderStatus.EXPIRED}
+        {
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.PENDING_CANCEL,
+            OrderStatus.CANCELED,
+            OrderStatus.EXPIRED,
+        }
     ),
     OrderStatus.PENDING_CANCEL: frozenset(
         {OrderStatus.CANCELED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.EXPIRED}
     ),
 }
+
+
+SYSTEM_STRATEGY_ID = "risk"  # owner of orders the engine sends itself (flattening on emergency)
 
 
 def _safe_id(text: str) -> str:
@@ -204,6 +226,13 @@ class TradingEngine:
         self.events: list[RunEvent] = []
         self.strategy_errors: list[StrategyError] = []
         self._free_balance: Callable[[str], Decimal] | None = None
+        self._last_close: dict[str, float] = {}
+        self._risk_sees_bars = bool(getattr(risk, "wants_market_data", False))
+        self._system_seq = 0
+        self._system = _Runtime(SYSTEM_STRATEGY_ID)
+        self._system.strategy = Strategy(StrategyConfig(), None)  # type: ignore[arg-type]
+        self._system.ctx = _Context(self, self._system, tuple(instruments))
+        risk.bind(self)
 
     # -- composition ---------------------------------------------------------------------------------
 
@@ -222,7 +251,9 @@ class TradingEngine:
             raise ValueError(f"strategy id {strategy_id!r} is used twice; give each strategy its own id")
         for iid in instrument_ids:
             if iid not in self.instruments:
-                raise ValueError(f"strategy {strategy_id}: unknown instrument {iid!r}; known: {sorted(self.instruments)}")
+                raise ValueError(
+                    f"strategy {strategy_id}: unknown instrument {iid!r}; known: {sorted(self.instruments)}"
+                )
         rt = _Runtime(strategy_id)
         rt.ctx = _Context(self, rt, instrument_ids)
         rt.strategy = cls(config, rt.ctx)
@@ -255,6 +286,9 @@ class TradingEngine:
         venue = self._venue_of[iid]
         if venue.has_working:  # type: ignore[attr-defined]
             venue.on_bar(bar)  # type: ignore[attr-defined]
+        if self._risk_sees_bars:
+            self._last_close[iid] = bar[6]
+            self.risk.on_bar(bar)
         for sub in self._subs[iid]:
             if not sub.rt.active:
                 continue
@@ -270,14 +304,36 @@ class TradingEngine:
                     continue
             try:
                 sub.on_bar(bar)
-            except Exception as exc:  # noqa: BLE001 - a strategy bug must not stop the run
+            except Exception as exc:
                 self._stop_strategy(sub.rt, "on_bar", exc)
+
+    def on_trade(self, tick: TradeTick) -> None:
+        """A public trade printed: strategies trading the instrument see it (no indicator feeding)."""
+        for sub in self._subs[tick.instrument_id]:
+            if sub.rt.active:
+                try:
+                    sub.rt.strategy.on_trade(tick)
+                except Exception as exc:  # noqa: BLE001
+                    self._stop_strategy(sub.rt, "on_trade", exc)
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """The top of book changed: strategies trading the instrument see it."""
+        for sub in self._subs[quote.instrument_id]:
+            if sub.rt.active:
+                try:
+                    sub.rt.strategy.on_quote(quote)
+                except Exception as exc:  # noqa: BLE001
+                    self._stop_strategy(sub.rt, "on_quote", exc)
 
     # -- orders from strategies -----------------------------------------------------------------------
 
     def submit_from_strategy(self, rt: _Runtime, cid: str, instrument_id: str, fields: dict[str, Any]) -> None:
+        self._send(rt, cid, instrument_id, fields, system=False)
+
+    def _send(self, rt: _Runtime, cid: str, instrument_id: str, fields: dict[str, Any], *, system: bool) -> None:
+        """Validate, risk-check and send one order; every refusal becomes an OrderDenied event."""
         now = self.clock.now_ns()
-        if not rt.active:
+        if not rt.active and not system:
             self._deny(rt, cid, instrument_id, now, "strategy is stopped")
             return
         inst = self.instruments.get(instrument_id)
@@ -333,14 +389,59 @@ class TradingEngine:
         self.status[cid] = new
         if isinstance(event, OrderFilled):
             self.portfolio.apply_fill(event.fill, self.clock.now_ns())
+            self.risk.on_fill(event.fill)
         elif isinstance(event, OrderRejected):
             self._record(event.ts_event, "ORDER_REJECTED", rt.sid, f"{cid} {event.instrument_id}: {event.reason}")
         self._notify(rt, event)
         if isinstance(event, OrderFilled) and rt.active:
             try:
                 rt.strategy.on_fill(event.fill)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self._stop_strategy(rt, "on_fill", exc)
+
+    # -- ExecutionControl: what the risk engine may do ---------------------------------------------------
+
+    def now_ns(self) -> int:
+        return self.clock.now_ns()
+
+    def cancel_all(self, reason: str) -> int:
+        sent = 0
+        for cid, order in list(self.orders.items()):
+            if self.status[cid].is_open:
+                self._record(self.clock.now_ns(), "CANCEL_ALL", "risk", f"{cid}: {reason}")
+                self._venue_of[order.instrument_id].cancel(cid)
+                sent += 1
+        return sent
+
+    def flatten_all(self, reason: str) -> int:
+        """Close every strategy's position with a reduce-only market order booked to that strategy.
+
+        Sent even for stopped strategies: flattening must not depend on the strategy being healthy.
+        """
+        runtimes = {rt.sid: rt for rt in self._runtimes}
+        sent = 0
+        for sid, iid, qty in self.portfolio.strategy_positions():
+            rt = runtimes.get(sid, self._system)
+            side = "SELL" if qty > 0 else "BUY"
+            self._system_seq += 1
+            cid = f"{SYSTEM_STRATEGY_ID}-{self._system_seq}"
+            self._record(self.clock.now_ns(), "FLATTEN", "risk", f"{cid} {sid} {iid} {side} {abs(qty)}: {reason}")
+            fields = {"side": side, "quantity": abs(qty), "reduce_only": True}
+            self._send(rt, cid, iid, fields, system=True)
+            sent += 1
+        return sent
+
+    def net_positions(self) -> dict[str, Decimal]:
+        return self.portfolio.open_positions()
+
+    def cash(self) -> dict[str, Decimal]:
+        return dict(self.portfolio.cash)
+
+    def open_orders(self) -> list[Order]:
+        return [o for cid, o in self.orders.items() if self.status[cid].is_open]
+
+    def last_price(self, instrument_id: str) -> float | None:
+        return self._last_close.get(instrument_id)
 
     def open_orders_of(self, sid: str) -> list[Order]:
         return [o for cid, o in self.orders.items() if o.strategy_id == sid and self.status[cid].is_open]
@@ -356,13 +457,13 @@ class TradingEngine:
         if rt.active:
             try:
                 rt.strategy.on_order_update(event)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self._stop_strategy(rt, "on_order_update", exc)
 
     def _call(self, rt: _Runtime, name: str, fn: Callable[[], None]) -> None:
         try:
             fn()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._stop_strategy(rt, name, exc)
 
     def _stop_strategy(self, rt: _Runtime, callback: str, exc: BaseException) -> None:
@@ -381,8 +482,10 @@ class TradingEngine:
         if callback != "on_stop":
             try:
                 rt.strategy.on_stop()
-            except Exception as stop_exc:  # noqa: BLE001
-                self._record(now, "STRATEGY_ERROR", rt.sid, f"on_stop also raised {type(stop_exc).__name__}: {stop_exc}")
+            except Exception as stop_exc:
+                self._record(
+                    now, "STRATEGY_ERROR", rt.sid, f"on_stop also raised {type(stop_exc).__name__}: {stop_exc}"
+                )
 
     def _record(self, ts: int, kind: str, source: str, message: str) -> None:
         self.events.append(RunEvent(ts, kind, source, message))

@@ -79,7 +79,7 @@ def build_backtest(
     for venue_name in sorted({i.venue for i in instruments.values()}):
         venue_instruments = {k: v for k, v in instruments.items() if v.venue == venue_name}
         venue = BarVenue(venue_name, venue_instruments, balances, clock, engine.on_venue_event, config.slippage_bps)
-        engine.add_venue(venue_name, venue, free_balance=lambda c, v=venue: v.free.get(c, Decimal(0)))
+        engine.add_venue(venue_name, venue, free_balance=venue.free_balance)
 
     for entry in config.strategies:
         cls = (strategy_classes or {}).get(entry.name) or strategy_class(entry.name)
@@ -91,8 +91,12 @@ def build_backtest(
         engine.add_strategy(cls, params, entry.id or entry.name, iids)
 
     gap_events = [
-        RunEvent(g.after_ts, "DATA_GAP", f.instrument.id,
-                 f"{g.missing_bars} missing {f.bars.timeframe} bar(s) between {_iso(g.after_ts)} and {_iso(g.before_ts)}")
+        RunEvent(
+            g.after_ts,
+            "DATA_GAP",
+            f.instrument.id,
+            f"{g.missing_bars} missing {f.bars.timeframe} bar(s) between {_iso(g.after_ts)} and {_iso(g.before_ts)}",
+        )
         for f in feeds
         for g in find_gaps(f.bars)
     ]

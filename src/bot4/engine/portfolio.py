@@ -77,6 +77,10 @@ class Portfolio:
         out.sort(key=lambda t: (t.exit_ts, t.entry_ts, t.strategy_id, t.instrument_id))
         return out
 
+    def strategy_positions(self) -> list[tuple[str, str, Decimal]]:
+        """(strategy id, instrument id, signed quantity) of every non-flat per-strategy position."""
+        return [(sid, iid, b.position.quantity) for (sid, iid), b in self._books.items() if b.position.quantity]
+
     def open_positions(self) -> dict[str, Decimal]:
         return {iid: q for iid, q in self.net.items() if q != 0}
 

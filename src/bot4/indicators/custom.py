@@ -78,7 +78,7 @@ class KELTNER(Indicator):
     name = "KELTNER"
     inputs = ("high", "low", "close")
     outputs = ("upperband", "middleband", "lowerband")
-    benchmark_peer = "BBANDS"
+    benchmark_peer = "KC"
     __slots__ = (
         "_atr",
         "_ema",
@@ -158,7 +158,10 @@ class RollingExtremes:
 
 
 def donchian(high: Any, low: Any, timeperiod: int = 20) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Donchian channels ``(upperband, middleband, lowerband)``; see ``DONCHIAN``."""
+    """Donchian channels ``(upperband, middleband, lowerband)``; see ``DONCHIAN``.
+
+    Built from TA-Lib MAX/MIN, which gives the same values as TA-Lib 0.8's DONCHIAN in less time.
+    """
     h = check_series(high, "high")
     lo = check_series(low, "low", len(h))
     p = check_period(timeperiod, "timeperiod", 2, len(h))
@@ -179,7 +182,6 @@ class DONCHIAN(Indicator):
     name = "DONCHIAN"
     inputs = ("high", "low")
     outputs = ("upperband", "middleband", "lowerband")
-    benchmark_peer = "MINMAX"
     __slots__ = ("_ext", "_lo", "_mid", "_up", "count", "lookback", "timeperiod")
 
     def __init__(self, timeperiod: int = 20) -> None:
@@ -217,70 +219,37 @@ class DONCHIAN(Indicator):
 def supertrend(
     high: Any, low: Any, close: Any, timeperiod: int = 10, multiplier: float = 3.0
 ) -> tuple[FloatArray, FloatArray]:
-    """SuperTrend ``(supertrend, direction)``; see ``SUPERTREND``.
-
-    The band ratchet is a data-dependent recursion (each final band depends on the previous one and
-    the previous close), so after the vectorized ATR and bands it runs one tight loop over floats.
-    """
+    """SuperTrend ``(supertrend, trend)`` via TA-Lib 0.8's SUPERTREND; see ``SUPERTREND``."""
     h, lo, c = hlc_arrays(high, low, close)
     p = check_period(timeperiod, "timeperiod", 1, len(c))
     m = _check_multiplier(multiplier, "multiplier")
     _enough(len(c), p, f"SUPERTREND(timeperiod={p})")
-    width = m * np.asarray(talib.ATR(h, lo, c, timeperiod=p), dtype=np.float64)
-    hl2 = (h + lo) / 2.0
-    upper = (hl2 + width)[p:].tolist()
-    lower = (hl2 - width)[p:].tolist()
-    closes = c[p:].tolist()
-    n = len(closes)
-    st = [0.0] * n
-    dirs = [0.0] * n
-    fu = upper[0]
-    fl = lower[0]
-    d = -1.0
-    st[0] = fu
-    dirs[0] = d
-    pc = closes[0]
-    for i in range(1, n):
-        bu = upper[i]
-        bl = lower[i]
-        if bu < fu or pc > fu:
-            fu = bu
-        if bl > fl or pc < fl:
-            fl = bl
-        pc = closes[i]
-        if d < 0.0:
-            if pc > fu:
-                d = 1.0
-        elif pc < fl:
-            d = -1.0
-        st[i] = fl if d > 0.0 else fu
-        dirs[i] = d
-    out = np.full(len(c), NAN)
-    out_dir = np.full(len(c), NAN)
-    out[p:] = st
-    out_dir[p:] = dirs
-    return out, out_dir
+    line, trend = talib.SUPERTREND(h, lo, c, timeperiod=p, multiplier=m)
+    direction = np.asarray(trend, dtype=np.float64)
+    direction[:p] = NAN
+    return np.asarray(line, dtype=np.float64), direction
 
 
 @register("SUPERTREND", supertrend)
 class SUPERTREND(Indicator):
     """SuperTrend: an ATR trailing stop that flips sides when the close crosses it.
 
-    With hl2 = (high + low) / 2 and ATR = Wilder's ATR(timeperiod) (TA-Lib's ATR, same seed):
-    basic bands ub = hl2 + multiplier x ATR, lb = hl2 - multiplier x ATR; the final upper band
-    only ratchets down (takes ub if ub < previous final upper or the previous close broke above
-    it), the final lower band only ratchets up (mirror rule). The trend turns up when the close
-    exceeds the final upper band and down when it falls below the final lower band; supertrend is
-    the final lower band in an uptrend and the final upper band in a downtrend. ``direction`` is
-    +1 (up) or -1 (down); the first value starts in a downtrend on the upper band, as TradingView's
-    ``ta.supertrend`` does.
-    Source: Olivier Seban's SuperTrend (2000s); rules as in TradingView's ``ta.supertrend``.
+    With hl2 = (high + low) / 2 and ATR = Wilder's ATR(timeperiod) (exactly TA-Lib's ATR, same
+    seed): basic bands ub = hl2 + multiplier x ATR, lb = hl2 - multiplier x ATR; the final upper
+    band only ratchets down (it takes ub if ub < the previous final upper or the previous close
+    broke above it), the final lower band only ratchets up (mirror rule). The trend turns up when
+    the close exceeds the final upper band and down when it falls below the final lower band;
+    ``supertrend`` is the final lower band in an uptrend and the final upper band in a downtrend;
+    ``trend`` is +1 (up) or -1 (down). The first bar starts in an uptrend (ta4j's and TA-Lib 0.8's
+    convention; TradingView starts down, which differs only until the first flip).
+    Source: Olivier Seban's SuperTrend; rules as in TA-Lib 0.8 SUPERTREND / TradingView
+    ``ta.supertrend``. TA-Lib 0.8 ships it, so the vectorized form calls TA-Lib and the streaming
+    form reproduces it bit for bit.
     """
 
     name = "SUPERTREND"
     inputs = ("high", "low", "close")
-    outputs = ("supertrend", "direction")
-    benchmark_peer = "ATR"
+    outputs = ("supertrend", "trend")
     __slots__ = ("_atr", "_dir", "_fl", "_fu", "_pc", "_st", "count", "lookback", "multiplier", "timeperiod")
 
     def __init__(self, timeperiod: int = 10, multiplier: float = 3.0) -> None:
@@ -303,7 +272,7 @@ class SUPERTREND(Indicator):
         bu = hl2 + width
         bl = hl2 - width
         if self._dir != self._dir:
-            self._fu, self._fl, self._dir = bu, bl, -1.0
+            self._fu, self._fl, self._dir = bu, bl, 1.0
         else:
             pc = self._pc
             if bu < self._fu or pc > self._fu:
@@ -324,7 +293,7 @@ class SUPERTREND(Indicator):
         return self._st
 
     def values(self) -> dict[str, float]:
-        return {"supertrend": self._st, "direction": self._dir}
+        return {"supertrend": self._st, "trend": self._dir}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -340,11 +309,10 @@ def _ichimoku_params(tenkan: int, kijun: int, senkou: int, displacement: int) ->
 
 
 def _midpoint(h: FloatArray, lo: FloatArray, p: int) -> FloatArray:
+    """(highest high + lowest low) / 2 over ``p`` bars: TA-Lib's MIDPRICE."""
     if p == 1:
         return (h + lo) / 2.0
-    hi = np.asarray(talib.MAX(h, timeperiod=p), dtype=np.float64)
-    low = np.asarray(talib.MIN(lo, timeperiod=p), dtype=np.float64)
-    return (hi + low) / 2.0
+    return np.asarray(talib.MIDPRICE(h, lo, timeperiod=p), dtype=np.float64)
 
 
 def _shift(x: FloatArray, d: int) -> FloatArray:
@@ -400,7 +368,7 @@ class ICHIMOKU(Indicator):
     name = "ICHIMOKU"
     inputs = ("high", "low", "close")
     outputs = ("tenkan", "kijun", "senkou_a", "senkou_b", "chikou")
-    benchmark_peer = "MINMAX"
+    benchmark_peer = "MIDPRICE"
     __slots__ = (
         "_ext_k",
         "_ext_s",
@@ -470,9 +438,8 @@ def heikin_ashi(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Heikin-Ashi candles ``(ha_open, ha_high, ha_low, ha_close)``; see ``HEIKIN_ASHI``.
 
-    ha_open is the recursion y_t = (y_{t-1} + x_{t-1}) / 2, i.e. an EMA with k = 1/2 (period 3) of
-    ha_close lagged one bar. TA-Lib's EMA computes it: three copies of the seed y_0 make its SMA
-    seed equal y_0 and the rest follows; values agree with the streaming form to a few ulps.
+    TA-Lib 0.8's HA computes exactly these values (same seed, same operation order), so the
+    vectorized form validates and calls it.
     """
     o = check_series(open_, "open")
     n = len(o)
@@ -481,16 +448,13 @@ def heikin_ashi(
     c = check_series(close, "close", n)
     if n == 0:
         raise IndicatorError("HEIKIN_ASHI needs at least one bar; data is empty")
-    ha_close = (o + h + lo + c) / 4.0
-    seed = (o[0] + c[0]) / 2.0
-    feed = np.empty(n + 2)
-    feed[:3] = seed
-    feed[3:] = ha_close[:-1]
-    ha_open = np.asarray(talib.EMA(feed, timeperiod=3), dtype=np.float64)[2:]
-    ha_open[0] = seed
-    ha_high = np.maximum(np.maximum(h, ha_open), ha_close)
-    ha_low = np.minimum(np.minimum(lo, ha_open), ha_close)
-    return ha_open, ha_high, ha_low, ha_close
+    ha_open, ha_high, ha_low, ha_close = talib.HA(o, h, lo, c)
+    return (
+        np.asarray(ha_open, dtype=np.float64),
+        np.asarray(ha_high, dtype=np.float64),
+        np.asarray(ha_low, dtype=np.float64),
+        np.asarray(ha_close, dtype=np.float64),
+    )
 
 
 @register("HEIKIN_ASHI", heikin_ashi)
@@ -501,13 +465,13 @@ class HEIKIN_ASHI(Indicator):
     seeded with (open + close) / 2 on the first bar; ha_high = max(high, ha_open, ha_close);
     ha_low = min(low, ha_open, ha_close).
     Source: Dan Valcu, "Using the Heikin-Ashi Technique", Technical Analysis of Stocks &
-    Commodities, February 2004.
+    Commodities, February 2004. TA-Lib 0.8 names it HA with outputs haopen/hahigh/halow/haclose.
     """
 
     name = "HEIKIN_ASHI"
     inputs = ("open", "high", "low", "close")
     outputs = ("ha_open", "ha_high", "ha_low", "ha_close")
-    benchmark_peer = "AVGPRICE"
+    benchmark_peer = "HA"
     __slots__ = ("_c", "_h", "_l", "_o", "count", "lookback")
 
     def __init__(self) -> None:

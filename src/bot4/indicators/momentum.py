@@ -6,18 +6,26 @@ class replays TA-Lib's arithmetic in TA-Lib's order: the same seeds for the Wild
 indicators (whose values depend on all history since bar 0), the same zero tests, the same running
 sums. Vectorized functions validate their input and then call TA-Lib itself.
 
-Facts taken from the TA-Lib C source (0.8.x) that the streaming forms reproduce:
+Facts about TA-Lib 0.8.1 (the C library bundled with the ``ta-lib`` wheel) that the streaming forms
+reproduce, taken from its C source and confirmed bit for bit against the library itself:
 
-* ``TA_IS_ZERO(v)`` is ``-1e-14 < v < 1e-14`` (RSI, CMO, PPO, ULTOSC, CCI); BOP refuses a bar range
-  below 1e-14; MFI drops a typical-price move within ``1e-14 * (|tp| + |prev tp|)`` as "no move".
-* MACD seeds the slow EMA with the SMA of the first ``slowperiod`` prices and the fast EMA with the
-  SMA of the last ``fastperiod`` of those, so both EMAs start on the same bar; the signal EMA is
-  seeded with the SMA of the first ``signalperiod`` MACD values. A slow period shorter than the fast
-  one is swapped. (The fixed 0.15/0.075 factors belong to period 0, which MACD's 2.. range excludes.)
-* PPO/APO run the fast and slow MA independently from bar 0 (no MACD-style alignment).
-* STOCH smooths fast-K with its own MA type into slow-K, then slow-K into slow-D; a 1-bar MA passes
-  its input through, whatever the type. STOCHRSI is STOCHF over RSI values.
-* ULTOSC sorts its three periods; the shortest gets weight 4, the middle 2, the longest 1.
+* Every EMA step is the fused ``fma(x - prev, k, prev)`` (MACD, TRIX). MACD seeds the slow EMA with the
+  SMA of the first ``slowperiod`` prices and the fast EMA with the SMA of the last ``fastperiod`` of
+  those, so both start on the same bar; the signal EMA starts from the SMA of the first
+  ``signalperiod`` MACD values. A slow period shorter than the fast one is swapped. (The fixed
+  0.15/0.075 factors belong to period 0, which MACD's 2.. range excludes.)
+* RSI and CMO seed Wilder's averages with the mean of the first ``timeperiod`` changes; RSI then
+  scales by a precomputed ``1 / timeperiod``, CMO divides. Both give 0 only when gain + loss is 0.
+* PPO/APO run the fast and slow MA independently from bar 0; PPO is 0 where ``|slow MA| < 1e-14``.
+* Fast %K is ``(close - lowest) / (highest - lowest) * 100`` (WILLR: ``* -100``), 0 when the range is
+  within ``1e-14 * (|highest| + |lowest|)``. STOCH smooths it with its own MA type into slow %K, then
+  slow %K into slow %D; a 1-bar MA passes its input through, whatever the type. STOCHRSI is STOCHF
+  over RSI values.
+* CCI uses the mean deviation about the window mean; both deviations count as 0 within
+  ``1e-14 * |mean|``. MFI ignores a typical-price move within ``1e-14 * (|tp| + |prev tp|)`` and
+  resets its sums after a window without money flow. ULTOSC sorts its three periods (weights 4, 2, 1
+  from shortest to longest) and resets its sums after a window without range. BOP needs a positive
+  bar range.
 """
 
 from __future__ import annotations
@@ -148,15 +156,15 @@ class _HighLowWindow:
 
 def macd(
     close: FloatArray, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9
-) -> dict[str, FloatArray]:
-    """Moving average convergence/divergence (TA-Lib MACD): ``macd``, ``macdsignal``, ``macdhist``."""
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Moving average convergence/divergence (TA-Lib MACD): ``(macd, macdsignal, macdhist)``."""
     x = check_series(close, "close")
     n = len(x)
     f = check_period(fastperiod, "fastperiod", 2, n)
     s = check_period(slowperiod, "slowperiod", 2, n)
     g = check_period(signalperiod, "signalperiod", 1, n)
     m, sig, hist = talib.MACD(x, fastperiod=f, slowperiod=s, signalperiod=g)
-    return {"macd": _f64(m), "macdsignal": _f64(sig), "macdhist": _f64(hist)}
+    return _f64(m), _f64(sig), _f64(hist)
 
 
 @register("MACD", macd)
@@ -607,8 +615,8 @@ def stoch(
     slowk_matype: int = 0,
     slowd_period: int = 3,
     slowd_matype: int = 0,
-) -> dict[str, FloatArray]:
-    """Slow stochastic (TA-Lib STOCH): ``slowk``, ``slowd``."""
+) -> tuple[FloatArray, FloatArray]:
+    """Slow stochastic (TA-Lib STOCH): ``(slowk, slowd)``."""
     h, lo, c = _hlc(high, low, close)
     n = len(h)
     fk = check_period(fastk_period, "fastk_period", 1, n)
@@ -619,7 +627,7 @@ def stoch(
     k, d = _talib_int_matype.STOCH(
         h, lo, c, fastk_period=fk, slowk_period=sk, slowk_matype=skt, slowd_period=sd, slowd_matype=sdt
     )
-    return {"slowk": _f64(k), "slowd": _f64(d)}
+    return _f64(k), _f64(d)
 
 
 @register("STOCH", stoch)
@@ -701,15 +709,15 @@ def stochf(
     fastk_period: int = 5,
     fastd_period: int = 3,
     fastd_matype: int = 0,
-) -> dict[str, FloatArray]:
-    """Fast stochastic (TA-Lib STOCHF): ``fastk``, ``fastd``."""
+) -> tuple[FloatArray, FloatArray]:
+    """Fast stochastic (TA-Lib STOCHF): ``(fastk, fastd)``."""
     h, lo, c = _hlc(high, low, close)
     n = len(h)
     fk = check_period(fastk_period, "fastk_period", 1, n)
     fd = check_period(fastd_period, "fastd_period", 1, n)
     fdt = check_matype(fastd_matype, "fastd_matype")
     k, d = _talib_int_matype.STOCHF(h, lo, c, fastk_period=fk, fastd_period=fd, fastd_matype=fdt)
-    return {"fastk": _f64(k), "fastd": _f64(d)}
+    return _f64(k), _f64(d)
 
 
 @register("STOCHF", stochf)
@@ -773,8 +781,8 @@ def stochrsi(
     fastk_period: int = 5,
     fastd_period: int = 3,
     fastd_matype: int = 0,
-) -> dict[str, FloatArray]:
-    """Stochastic RSI (TA-Lib STOCHRSI: STOCHF over RSI values): ``fastk``, ``fastd``."""
+) -> tuple[FloatArray, FloatArray]:
+    """Stochastic RSI (TA-Lib STOCHRSI: STOCHF over RSI values): ``(fastk, fastd)``."""
     x = check_series(close, "close")
     n = len(x)
     p = check_period(timeperiod, "timeperiod", 2, n)
@@ -782,7 +790,7 @@ def stochrsi(
     fd = check_period(fastd_period, "fastd_period", 1, n)
     fdt = check_matype(fastd_matype, "fastd_matype")
     k, d = _talib_int_matype.STOCHRSI(x, timeperiod=p, fastk_period=fk, fastd_period=fd, fastd_matype=fdt)
-    return {"fastk": _f64(k), "fastd": _f64(d)}
+    return _f64(k), _f64(d)
 
 
 @register("STOCHRSI", stochrsi)

@@ -350,7 +350,11 @@ def _check_ppy(periods_per_year: float) -> float:
 
 
 def _positive(values: Any, field: str, n: int | None = None) -> FloatArray:
-    arr = check_series(values, field, n)
+    """A finite, strictly positive price series (logs of prices follow); fast path via min/max."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 1 and len(arr) and (n is None or len(arr) == n) and arr.min() > 0.0 and arr.max() < _INF:
+        return arr
+    arr = check_series(arr, field, n)
     bad = arr <= 0.0
     if bad.any():
         i = int(np.argmax(bad))
@@ -365,23 +369,23 @@ def _ohlc(open_: Any, high: Any, low: Any, close: Any) -> tuple[FloatArray, ...]
 
 
 def _finish(variance: FloatArray, periods_per_year: float) -> FloatArray:
-    """Clamp rounding-negative variances to zero, annualize, take the root (NaN stays NaN)."""
-    v = np.maximum(variance, 0.0) if periods_per_year == 1.0 else np.maximum(variance, 0.0) * periods_per_year
-    return np.sqrt(v)
+    """Clamp rounding-negative variances to zero, annualize, take the root (NaN stays NaN); in place."""
+    np.maximum(variance, 0.0, out=variance)
+    if periods_per_year != 1.0:
+        variance *= periods_per_year
+    return np.sqrt(variance, out=variance)
 
 
-def _rolling_mean(terms: FloatArray, p: int) -> FloatArray:
+def _rolling_mean(terms: FloatArray, p: int, nonnegative: bool = True) -> FloatArray:
     """TA-Lib's running-sum SMA (the streaming ``_RunningMean``'s order), exactly 0 on all-zero windows.
 
     A running sum keeps a rounding residue after large terms leave; on a window of flat bars (every
     term 0) that residue would surface as a spurious tiny volatility, so those windows are forced
-    to 0 in both forms.
+    to 0 in both forms. A window is all zeros exactly when its largest absolute term is 0.
     """
     mean = np.asarray(talib.SMA(terms, timeperiod=p), dtype=np.float64)
-    nonzero = np.cumsum(terms != 0.0)
-    in_window = nonzero.copy()
-    in_window[p:] -= nonzero[:-p]
-    mean[(in_window == 0) & ~np.isnan(mean)] = 0.0
+    peak = np.asarray(talib.MAX(terms if nonnegative else np.abs(terms), timeperiod=p), dtype=np.float64)
+    mean[peak == 0.0] = 0.0
     return mean
 
 
@@ -442,7 +446,7 @@ def garman_klass(
     hl = np.log(h / lo)
     co = np.log(c / o)
     terms = 0.5 * (hl * hl) - (2.0 * _LN2 - 1.0) * (co * co)
-    return _finish(_rolling_mean(terms, p), ppy)
+    return _finish(_rolling_mean(terms, p, nonnegative=False), ppy)
 
 
 def _rs_terms(o: FloatArray, h: FloatArray, lo: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -461,7 +465,7 @@ def rogers_satchell(
     o, h, lo, c = _ohlc(open_, high, low, close)
     p = _vol_period(timeperiod, len(o), 0)
     rs, _ = _rs_terms(o, h, lo, c)
-    return _finish(_rolling_mean(rs, p), ppy)
+    return _finish(_rolling_mean(rs, p, nonnegative=False), ppy)
 
 
 def yang_zhang_k(n: int) -> float:
@@ -483,7 +487,7 @@ def yang_zhang(
     k = yang_zhang_k(p)
     var_o = np.asarray(talib.VAR(oc, timeperiod=p), dtype=np.float64) * scale
     var_c = np.asarray(talib.VAR(co[1:], timeperiod=p), dtype=np.float64) * scale
-    var_rs = _rolling_mean(rs[1:], p)
+    var_rs = _rolling_mean(rs[1:], p, nonnegative=False)
     out = np.empty(len(o))
     out[0] = NAN
     out[1:] = var_o + k * var_c + (1.0 - k) * var_rs

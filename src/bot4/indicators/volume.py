@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import talib
 
 from bot4.data.bars import parse_timeframe
@@ -45,9 +46,7 @@ def ad(high: Any, low: Any, close: Any, volume: Any) -> FloatArray:
     return np.asarray(talib.AD(*_hlcv(high, low, close, volume)), dtype=np.float64)
 
 
-def adosc(
-    high: Any, low: Any, close: Any, volume: Any, fastperiod: int = 3, slowperiod: int = 10
-) -> FloatArray:
+def adosc(high: Any, low: Any, close: Any, volume: Any, fastperiod: int = 3, slowperiod: int = 10) -> FloatArray:
     """Chaikin A/D oscillator: EMA(fast) - EMA(slow) of the A/D line (TA-Lib ADOSC)."""
     h, lo, c, v = _hlcv(high, low, close, volume)
     f = check_period(fastperiod, "fastperiod", 2, len(h))
@@ -227,26 +226,49 @@ def vwap(high: Any, low: Any, close: Any, volume: Any, ts: Any, session: str = "
     back = np.diff(t) < 0
     if back.any():
         i = int(np.argmax(back)) + 1
-        raise IndicatorError(
-            f"ts[{i}]={t[i]} is earlier than ts[{i - 1}]={t[i - 1]}; bars must be in time order"
-        )
+        raise IndicatorError(f"ts[{i}]={t[i]} is earlier than ts[{i - 1}]={t[i - 1]}; bars must be in time order")
     out = np.full(len(h), NAN)
     if len(h) == 0:
         return out
     sid = t // size
-    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
-    pv = ((h + lo + c) / 3.0) * v
-    cpv = np.cumsum(pv)
-    cv = np.cumsum(v)
-    # Re-base both running sums at each session start; lengths = bars per session.
-    lengths = np.diff(np.r_[starts, len(h)])
-    base_pv = np.repeat(cpv[starts] - pv[starts], lengths)
-    base_v = np.repeat(cv[starts] - v[starts], lengths)
-    spv = cpv - base_pv
-    sv = cv - base_v
-    ok = sv > 0.0
-    np.divide(spv, sv, out=out, where=ok)
+    new_session = np.empty(len(h), dtype=bool)
+    new_session[0] = True
+    np.not_equal(sid[1:], sid[:-1], out=new_session[1:])
+    starts = np.flatnonzero(new_session)
+    lengths = np.diff(starts, append=len(h))
+    pv = h + lo
+    pv += c
+    pv /= 3.0
+    pv *= v
+    spv = _session_cumsum(pv, starts, lengths)
+    sv = _session_cumsum(v, starts, lengths)
+    np.divide(spv, sv, out=out, where=sv > 0.0)
     return out
+
+
+def _session_cumsum(x: FloatArray, starts: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp]) -> FloatArray:
+    """Running sum restarting at each session start, added in bar order like the streaming form.
+
+    Sessions are laid out as rows of a zero-padded grid and summed along the rows, so every value
+    is the same sequential sum the streaming class accumulates (no global cumsum minus an offset,
+    which would lose digits to cancellation). A grid far larger than the data (very uneven
+    sessions) falls back to one cumsum per session.
+    """
+    n = len(x)
+    rows = len(starts)
+    width = int(lengths.max())
+    if rows * width == n:
+        return np.cumsum(x.reshape(rows, width), axis=1).ravel()
+    if rows * width > 4 * n + 4096:
+        out = np.empty(n)
+        for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
+            np.cumsum(x[start : start + length], out=out[start : start + length])
+        return out
+    flat = np.arange(n) + np.repeat(np.arange(rows) * width - starts, lengths)
+    grid = np.zeros(rows * width)
+    grid[flat] = x
+    np.cumsum(grid.reshape(rows, width), axis=1, out=grid.reshape(rows, width))
+    return grid[flat]
 
 
 @register("VWAP", vwap)

@@ -65,7 +65,8 @@ def non_negative(value: object, field: str) -> Decimal:
 def round_to_increment(value: Decimal, increment: Decimal, rounding: str = "nearest") -> Decimal:
     """Round ``value`` to a whole multiple of ``increment`` (``down`` = toward zero)."""
     steps = (value / increment).to_integral_value(rounding=ROUNDINGS[rounding])
-    return (steps * increment).quantize(increment) if increment.as_tuple().exponent < 0 else steps * increment
+    exponent = increment.as_tuple().exponent
+    return (steps * increment).quantize(increment) if isinstance(exponent, int) and exponent < 0 else steps * increment
 
 
 def is_multiple(value: Decimal, increment: Decimal) -> bool:

@@ -53,6 +53,5 @@ class Position:
 
     def __repr__(self) -> str:
         return (
-            f"Position({self.instrument_id}, qty={self.quantity}, avg={self.avg_price}, "
-            f"realized={self.realized_pnl})"
+            f"Position({self.instrument_id}, qty={self.quantity}, avg={self.avg_price}, realized={self.realized_pnl})"
         )

@@ -20,7 +20,7 @@ from bot4.model.orders import Order
 if TYPE_CHECKING:
     from bot4.indicators.base import Indicator
 
-I = TypeVar("I", bound="Indicator")
+IndT = TypeVar("IndT", bound="Indicator")
 
 
 class StrategyConfig(BaseModel):
@@ -46,7 +46,7 @@ class StrategyContext(Protocol):
 
     def instrument(self, instrument_id: str) -> Instrument: ...
 
-    def register_indicator(self, instrument_id: str, indicator: I) -> I:
+    def register_indicator(self, instrument_id: str, indicator: IndT) -> IndT:
         """Have the engine feed ``indicator`` every bar of ``instrument_id`` before ``on_bar``.
 
         ``on_bar`` for that instrument is not called until all its registered indicators are warmed up.

@@ -56,16 +56,18 @@ class EmaCross(Strategy):
         prev[1] = s
         if f > s and pf <= ps:
             if self.ctx.position(bar.instrument_id) == 0:
-                self._buy(bar.instrument_id)
+                self._buy(bar.instrument_id, bar.close)
         elif f < s and pf >= ps:
             qty = self.ctx.position(bar.instrument_id)
             if qty > 0:
                 self.ctx.submit(bar.instrument_id, "SELL", qty)
 
-    def _buy(self, iid: str) -> None:
+    def _buy(self, iid: str, close: float) -> None:
         if self._size is not None:
             self.ctx.submit(iid, "BUY", self._size)
             return
-        cash = self.ctx.free_balance(self.ctx.instrument(iid).quote)
-        if cash > 0:
+        inst = self.ctx.instrument(iid)
+        cash = self.ctx.free_balance(inst.quote)
+        # Skip dust: cash that would not buy the minimum quantity at the current price.
+        if cash > 0 and float(cash) / (close * (1 + float(inst.taker_fee))) >= float(inst.min_quantity):
             self.ctx.submit(iid, "BUY", quote_quantity=cash)

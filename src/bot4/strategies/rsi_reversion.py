@@ -48,8 +48,10 @@ class RsiReversion(Strategy):
             if self._cfg.size is not None:
                 self.ctx.submit(iid, "BUY", self._cfg.size)
             else:
-                cash = self.ctx.free_balance(self.ctx.instrument(iid).quote)
-                if cash > 0:
+                inst = self.ctx.instrument(iid)
+                cash = self.ctx.free_balance(inst.quote)
+                # Skip dust: cash that would not buy the minimum quantity at the current price.
+                if cash > 0 and float(cash) / (bar.close * (1 + float(inst.taker_fee))) >= float(inst.min_quantity):
                     self.ctx.submit(iid, "BUY", quote_quantity=cash)
         elif rsi > self._cfg.overbought and pos > 0 and not self.ctx.open_orders(iid):
             self.ctx.submit(iid, "SELL", pos)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -333,9 +334,7 @@ def test_load_when_parquet_with_datetime_column_then_same_bars(shared_data: Path
     assert_same_bars(loaded, source)
 
 
-def test_load_when_parquet_with_datetime_index_then_index_is_the_timestamp(
-    shared_data: Path, tmp_path: Path
-) -> None:
+def test_load_when_parquet_with_datetime_index_then_index_is_the_timestamp(shared_data: Path, tmp_path: Path) -> None:
     source = load_ohlcv(shared_data / "ohlcv/BITTREX_XLM_BTC_5m.csv")
     path = tmp_path / "XLM_BTC-5m.parquet"
     source.to_frame().rename_axis("date").to_parquet(path)
@@ -343,9 +342,7 @@ def test_load_when_parquet_with_datetime_index_then_index_is_the_timestamp(
 
 
 def test_load_when_json_records_with_string_numbers_then_parsed(tmp_path: Path) -> None:
-    records = [
-        {"t": T0 + i * FIVE_MIN_MS, "o": "1", "h": "2", "l": "0.5", "c": "1.5", "v": "3"} for i in range(2)
-    ]
+    records = [{"t": T0 + i * FIVE_MIN_MS, "o": "1", "h": "2", "l": "0.5", "c": "1.5", "v": "3"} for i in range(2)]
     series = load_ohlcv(write(tmp_path, json.dumps(records), "ETH_BTC-5m.json"))
     assert series.high.tolist() == [2.0, 2.0] and series.volume.tolist() == [3.0, 3.0]
 
@@ -428,3 +425,58 @@ def test_load_when_first_row_is_wider_than_the_header_then_error_names_row_1(tmp
     path = write(tmp_path, rows(good(0) + ",9", good(1)))
     with pytest.raises(DataError, match=r"row 1: row has more fields than the header"):
         load_ohlcv(path)
+
+
+def test_load_when_binance_daily_zip_then_same_bars_as_the_csv_inside(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "nautilus_trader/binance/ADABTC-1m-2021-11-28.csv"
+    packed = tmp_path / "ADABTC-1m-2021-11-28.zip"
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.write(source, source.name)
+    series = load_ohlcv(packed)
+    assert (series.symbol, series.timeframe, len(series)) == ("ADA/BTC", "1m", 11)
+    assert_same_bars(series, load_ohlcv(source))
+
+
+def test_load_when_json_is_gzipped_then_same_bars(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "freqtrade/bittrex/NXT_BTC-5m.json"
+    packed = tmp_path / "NXT_BTC-5m.json.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    assert_same_bars(load_ohlcv(packed), load_ohlcv(source))
+
+
+def test_load_when_json_rows_are_not_arrays_then_error_names_the_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[1515560100000, 1, 2, 0.5, 1.5, 1], 7]", "ETH_BTC-5m.json")
+    with pytest.raises(DataError, match=r"row 2: each JSON row must be an array"):
+        load_ohlcv(path)
+
+
+def test_load_when_json_price_is_text_then_error_quotes_it(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[1515560100000, 1, 2, 0.5, 1.5, 1], [1515560400000, 1, "two", 0.5, 1.5, 1]]',
+        "E_B-5m.json",
+    )
+    with pytest.raises(DataError, match=r"row 2 \(2018-01-10 05:00:00 UTC\), column 'high': cannot parse 'two'"):
+        load_ohlcv(path)
+
+
+def test_load_when_epoch_seconds_are_floats_then_read_exactly(tmp_path: Path) -> None:
+    path = write(tmp_path, rows("1515560100.0,1,2,0.5,1.5,1", "1515560400.000,1,2,0.5,1.5,1"))
+    assert load_ohlcv(path).ts_open.tolist() == [T0 * 1_000_000, (T0 + FIVE_MIN_MS) * 1_000_000]
+
+
+def test_load_when_epoch_column_has_text_then_error_quotes_it(tmp_path: Path) -> None:
+    path = write(tmp_path, rows(good(0), "soon,1,2,0.5,1.5,1"))
+    with pytest.raises(DataError, match=r"row 2, column 'timestamp': cannot parse timestamp 'soon' as an epoch"):
+        load_ohlcv(path)
+
+
+def test_load_when_binance_kline_with_header_then_open_time_is_the_timestamp(tmp_path: Path) -> None:
+    header = (
+        "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+        "taker_buy_quote_volume,ignore\n"
+    )
+    body = "".join(f"{good(i)},{T0 + (i + 1) * FIVE_MIN_MS - 1},5.0,3,1.0,2.0,0\n" for i in range(2))
+    series = load_ohlcv(write(tmp_path, header + body, "ETHBTC-5m-2018-01-10.csv"))
+    assert series.ts_open.tolist() == [T0 * 1_000_000, (T0 + FIVE_MIN_MS) * 1_000_000]
+    assert series.volume.tolist() == [10.0, 10.0] and series.symbol == "ETH/BTC"

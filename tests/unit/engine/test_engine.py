@@ -10,7 +10,7 @@ from pydantic import Field
 
 from bot4.engine.config import BacktestConfig, DataFeedConfig, StrategyEntry
 from bot4.engine.kernel import build_backtest
-from bot4.engine.risk_hook import RiskHook
+from bot4.engine.risk_hook import PassThroughRisk, RiskHook
 from bot4.indicators.overlap import SMA
 from bot4.model import Bar, Order, OrderDenied, OrderEvent, OrderFilled
 from bot4.model.fill import Fill
@@ -64,8 +64,9 @@ def _run(entries: list[StrategyEntry], feeds: list[object] | None = None, risk: 
 
 
 def test_run_when_a_strategy_raises_then_it_alone_is_stopped_and_reported() -> None:
-    result = _run([StrategyEntry(name="recorder", id="bad", params={"boom_at": 3}),
-                   StrategyEntry(name="recorder", id="good")])
+    result = _run(
+        [StrategyEntry(name="recorder", id="bad", params={"boom_at": 3}), StrategyEntry(name="recorder", id="good")]
+    )
     bad, good = Recorder.seen["bad"], Recorder.seen["good"]
     assert bad[-1] == "stop" and sum(x.startswith("bar") for x in bad) == 3
     assert sum(x.startswith("bar") for x in good) == len(RISING) and good[-1] == "stop"
@@ -83,7 +84,7 @@ def test_submit_when_order_invalid_then_denied_event_with_reason_and_nothing_sen
 
 
 def test_submit_when_risk_hook_denies_then_strategy_sees_reason_and_venue_nothing() -> None:
-    class DenyAll:
+    class DenyAll(PassThroughRisk):
         def check(self, order: Order) -> str | None:
             return f"max order notional exceeded for {order.client_order_id}"
 
@@ -123,8 +124,10 @@ def test_on_bar_when_indicator_registered_then_first_call_only_after_warm_up() -
 def test_run_when_several_strategies_and_instruments_then_each_trades_its_own() -> None:
     eth = make_feed([(10.0 + i, 11.0 + i, 9.0 + i, 10.5 + i) for i in range(20)], symbol="ETH/USDT")
     result = _run(
-        [StrategyEntry(name="recorder", id="a", instruments=["BTC/USDT"]),
-         StrategyEntry(name="recorder", id="b", instruments=["ETH/USDT", "BTC/USDT"])],
+        [
+            StrategyEntry(name="recorder", id="a", instruments=["BTC/USDT"]),
+            StrategyEntry(name="recorder", id="b", instruments=["ETH/USDT", "BTC/USDT"]),
+        ],
         feeds=[make_feed(RISING), eth],
     )
     by = {(f.strategy_id, f.instrument_id) for f in result.fills}
@@ -151,7 +154,9 @@ def test_filled_event_when_terminal_then_late_events_ignored_and_recorded() -> N
     from tests.builders import make_instrument
 
     inst = make_instrument()
-    eng = TradingEngine(SimClock(0), {inst.id: inst}, Portfolio({inst.id: inst}, {"USDT": Decimal(1000)}), PassThroughRisk())
+    eng = TradingEngine(
+        SimClock(0), {inst.id: inst}, Portfolio({inst.id: inst}, {"USDT": Decimal(1000)}), PassThroughRisk()
+    )
     rt_strategy = eng.add_strategy(Recorder, Recorder.Config(), "r", (inst.id,))
     assert rt_strategy is not None
     eng.status["r-1"] = __import__("bot4.model", fromlist=["OrderStatus"]).OrderStatus.FILLED
@@ -159,3 +164,66 @@ def test_filled_event_when_terminal_then_late_events_ignored_and_recorded() -> N
     eng.on_venue_event(OrderCanceled("r-1", "r", inst.id, 5, "late"))
     assert eng.events[-1].kind == "LATE_EVENT_IGNORED"
     assert not isinstance(eng.events[-1], OrderFilled)
+
+
+def test_on_trade_and_quote_when_strategy_raises_then_stopped_and_others_still_called() -> None:
+    from bot4.engine.clock import SimClock
+    from bot4.engine.engine import TradingEngine
+    from bot4.engine.portfolio import Portfolio
+    from bot4.model import QuoteTick, TradeTick
+    from tests.builders import make_instrument
+
+    seen: list[str] = []
+
+    class Ticks(Strategy):
+        def on_trade(self, tick: TradeTick) -> None:
+            seen.append(f"{self.ctx.strategy_id} trade {tick.price}")
+            if self.ctx.strategy_id == "bad":
+                raise RuntimeError("bad tick handler")
+
+        def on_quote(self, quote: QuoteTick) -> None:
+            seen.append(f"{self.ctx.strategy_id} quote {quote.bid}/{quote.ask}")
+
+    inst = make_instrument()
+    eng = TradingEngine(SimClock(0), {inst.id: inst}, Portfolio({inst.id: inst}, {}), PassThroughRisk())
+    eng.add_strategy(Ticks, StrategyConfig(), "bad", (inst.id,))
+    eng.add_strategy(Ticks, StrategyConfig(), "good", (inst.id,))
+    eng.on_trade(TradeTick(inst.id, 1, 100.0, 0.5, "BUY", "t1"))
+    eng.on_quote(QuoteTick(inst.id, 2, 99.5, 1.0, 100.5, 2.0))
+    assert seen == ["bad trade 100.0", "good trade 100.0", "good quote 99.5/100.5"]
+    assert [e.kind for e in eng.events] == ["STRATEGY_ERROR"]
+
+
+def test_cancel_all_and_flatten_all_when_called_then_no_orders_and_flat_after_next_bar() -> None:
+    class Busy(Strategy):
+        def on_bar(self, bar: Bar) -> None:
+            if not self.ctx.open_orders() and self.ctx.position(bar.instrument_id) == 0:
+                self.ctx.submit(bar.instrument_id, "BUY", "2")
+                for px in ("50", "51", "52"):
+                    self.ctx.submit(bar.instrument_id, "BUY", "1", type="LIMIT", price=px)
+
+    class Killer(PassThroughRisk):
+        wants_market_data = True
+
+        def bind(self, control) -> None:  # type: ignore[no-untyped-def]
+            self.control = control
+            self.bars = 0
+
+        def on_bar(self, bar: Bar) -> None:
+            self.bars += 1
+            if self.bars == 3:
+                self.cancelled = self.control.cancel_all("test")
+                self.flattened = self.control.flatten_all("test")
+
+        def check(self, order: Order) -> str | None:
+            return None if self.bars < 3 or order.reduce_only else "emergency: only reduce-only orders"
+
+    risk = Killer()
+    cfg = BacktestConfig(data=[DataFeedConfig()], strategies=[StrategyEntry(name="busy")], cash=Decimal(100_000))
+    result = build_backtest(cfg, feeds=[make_feed(RISING[:5])], risk=risk, strategy_classes={"busy": Busy}).run()  # type: ignore[arg-type]
+    assert risk.cancelled == 3 and risk.flattened == 1
+    assert result.open_positions == {}
+    assert [f.side for f in result.fills] == ["BUY", "SELL"]  # the strategy's re-entry is denied
+    assert result.fills[1].client_order_id == "risk-1" and result.fills[1].strategy_id == "busy"
+    kinds = [e.kind for e in result.events]
+    assert kinds.count("CANCEL_ALL") == 3 and "FLATTEN" in kinds and "ORDER_DENIED" in kinds

@@ -75,11 +75,18 @@ def test_create_when_field_invalid_then_error_names_field(kw: dict[str, object],
 def test_create_when_limit_below_min_notional_then_refused() -> None:
     inst = make_instrument(min_notional="10")
     with pytest.raises(InvalidValue, match="notional: is below the minimum notional 10 USDT"):
-        Order.create(inst, client_order_id="c", strategy_id="s", side="BUY", type="LIMIT", quantity="0.001", price="100")
+        Order.create(
+            inst, client_order_id="c", strategy_id="s", side="BUY", type="LIMIT", quantity="0.001", price="100"
+        )
 
 
 def test_create_when_valid_then_immutable_with_exact_fields() -> None:
     o = _order(type="STOP_LIMIT", price="100.5", trigger_price="101", time_in_force="ioc")
-    assert (o.side, o.type, o.price, o.trigger_price) == (Side.BUY, OrderType.STOP_LIMIT, Decimal("100.5"), Decimal("101"))
+    assert (o.side, o.type, o.price, o.trigger_price) == (
+        Side.BUY,
+        OrderType.STOP_LIMIT,
+        Decimal("100.5"),
+        Decimal("101"),
+    )
     with pytest.raises(AttributeError):
         o.price = Decimal(1)  # type: ignore[misc]

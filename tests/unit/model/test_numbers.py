@@ -40,7 +40,9 @@ def test_positive_and_non_negative_when_out_of_range_then_refused_with_field() -
         ("2.2504", "0.0001", "down", "2.2504"),
     ],
 )
-def test_round_to_increment_when_rounding_mode_given_then_lands_on_grid(value: str, inc: str, mode: str, expected: str) -> None:
+def test_round_to_increment_when_rounding_mode_given_then_lands_on_grid(
+    value: str, inc: str, mode: str, expected: str
+) -> None:
     out = round_to_increment(Decimal(value), Decimal(inc), mode)
     assert out == Decimal(expected)
     assert is_multiple(out, Decimal(inc))

@@ -4,7 +4,9 @@ from bot4.model import Fill, Liquidity, Position, Side
 
 
 def _fill(side: Side, qty: str, price: str) -> Fill:
-    return Fill("t", "c", "s", "SIM:BTC/USDT", side, Decimal(qty), Decimal(price), Decimal(0), "USDT", Liquidity.TAKER, 0)
+    return Fill(
+        "t", "c", "s", "SIM:BTC/USDT", side, Decimal(qty), Decimal(price), Decimal(0), "USDT", Liquidity.TAKER, 0
+    )
 
 
 def test_apply_when_adding_then_weighted_average_entry() -> None:

@@ -18,6 +18,8 @@ Fill rules (documented because results must be checkable against other tools):
   same-bar fill is assumed).
 * Fees: ``rate * notional`` in the quote currency, exact. Balances are the venue's own ledger: buys
   lock quote, sells lock base (spot: no shorting), and an order the account cannot pay for is rejected.
+  A reduce-only SELL is one that cannot exceed the base held (true of every spot sell); a reduce-only
+  BUY is rejected, since a spot account is never short.
 * Bars carry no depth, so every fill is complete; partial fills come from the order-book simulator.
 """
 
@@ -88,6 +90,9 @@ class BarVenue:
         if inst is None:
             self._reject(order, now, f"unknown instrument {order.instrument_id} on venue {self.name}")
             return
+        if order.reduce_only and order.side is Side.BUY:
+            self._reject(order, now, "reduce-only BUY would increase the position (a spot account holds no shorts)")
+            return
         if order.client_order_id in self._by_id:
             self._reject(order, now, f"duplicate client order id {order.client_order_id} among open orders")
             return
@@ -112,6 +117,10 @@ class BarVenue:
 
     def open_orders(self) -> list[Order]:
         return [w.order for ws in self._working.values() for w in ws]
+
+    def free_balance(self, currency: str) -> Decimal:
+        """What an order could spend in ``currency`` right now (not locked by working orders)."""
+        return self.free.get(currency, ZERO)
 
     def is_working(self, client_order_id: str) -> bool:
         return client_order_id in self._by_id
@@ -184,8 +193,12 @@ class BarVenue:
             qty = round_to_increment(o.quote_quantity / (price * (ONE + rate)), inst.step_size, "down")
             if qty < inst.min_quantity or qty <= 0:
                 self._remove(w)
-                self._reject(o, now, f"quote_quantity {o.quote_quantity} buys less than the minimum quantity "
-                             f"{inst.min_quantity} at {price}")
+                self._reject(
+                    o,
+                    now,
+                    f"quote_quantity {o.quote_quantity} buys less than the minimum quantity "
+                    f"{inst.min_quantity} at {price}",
+                )
                 return
         else:
             assert o.quantity is not None
@@ -200,8 +213,9 @@ class BarVenue:
         if o.side is Side.BUY:
             need = notional + fee
             if need > self.free.get(inst.quote, ZERO):
-                self._reject(o, now, f"insufficient balance: need {need} {inst.quote}, "
-                             f"free {self.free.get(inst.quote, ZERO)}")
+                self._reject(
+                    o, now, f"insufficient balance: need {need} {inst.quote}, free {self.free.get(inst.quote, ZERO)}"
+                )
                 return
             self.free[inst.quote] -= need
             self.free[inst.base] = self.free.get(inst.base, ZERO) + qty

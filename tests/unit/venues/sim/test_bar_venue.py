@@ -28,8 +28,14 @@ class Harness:
     def __init__(self, usdt: str = "100000", btc: str = "10", slippage_bps: str = "0") -> None:
         self.clock = SimClock(T0)
         self.events: list[object] = []
-        self.venue = BarVenue("SIM", {INST.id: INST}, {"USDT": Decimal(usdt), "BTC": Decimal(btc)}, self.clock,
-                              self.events.append, Decimal(slippage_bps))
+        self.venue = BarVenue(
+            "SIM",
+            {INST.id: INST},
+            {"USDT": Decimal(usdt), "BTC": Decimal(btc)},
+            self.clock,
+            self.events.append,
+            Decimal(slippage_bps),
+        )
         self.k = 0
 
     def submit(self, **kw: object) -> Order:
