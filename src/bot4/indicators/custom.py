@@ -95,6 +95,7 @@ class KELTNER(Indicator):
     def __init__(self, timeperiod: int = 20, atrperiod: int = 10, multiplier: float = 2.0) -> None:
         self._ema = EMA(timeperiod)
         self._atr = ATR(atrperiod)
+        self._atr._label = "KELTNER"
         self.timeperiod = self._ema.timeperiod
         self.atrperiod = self._atr.timeperiod
         self.multiplier = _check_multiplier(multiplier, "multiplier")
@@ -254,6 +255,8 @@ class SUPERTREND(Indicator):
 
     def __init__(self, timeperiod: int = 10, multiplier: float = 3.0) -> None:
         self._atr = ATR(timeperiod)
+        self._atr._label = "SUPERTREND"
+        self._atr._fused = False  # TA-Lib 0.8's SUPERTREND smooths its ATR the classic way
         self.timeperiod = self._atr.timeperiod
         self.multiplier = _check_multiplier(multiplier, "multiplier")
         self.lookback = self._atr.lookback
@@ -384,9 +387,7 @@ class ICHIMOKU(Indicator):
     )
 
     def __init__(self, tenkan: int = 9, kijun: int = 26, senkou: int = 52, displacement: int = 26) -> None:
-        self.tenkan, self.kijun, self.senkou, self.displacement = _ichimoku_params(
-            tenkan, kijun, senkou, displacement
-        )
+        self.tenkan, self.kijun, self.senkou, self.displacement = _ichimoku_params(tenkan, kijun, senkou, displacement)
         self.lookback = max(self.tenkan, self.kijun, self.senkou) - 1 + self.displacement
         self._ext_t = RollingExtremes(self.tenkan)
         self._ext_k = RollingExtremes(self.kijun)
@@ -433,9 +434,7 @@ class ICHIMOKU(Indicator):
 # Heikin-Ashi
 
 
-def heikin_ashi(
-    open_: Any, high: Any, low: Any, close: Any
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+def heikin_ashi(open_: Any, high: Any, low: Any, close: Any) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Heikin-Ashi candles ``(ha_open, ha_high, ha_low, ha_close)``; see ``HEIKIN_ASHI``.
 
     TA-Lib 0.8's HA computes exactly these values (same seed, same operation order), so the

@@ -45,6 +45,7 @@ from bot4.indicators.base import (
     check_series,
     register,
 )
+from bot4.indicators.fused import ema_step, split
 from bot4.indicators.overlap import check_matype, make_ma
 
 NAN = math.nan
@@ -65,32 +66,8 @@ def _bad(name: str, fields: tuple[str, ...], values: tuple[float, ...]) -> Indic
     return IndicatorError(f"{name} inputs {values!r} must be finite numbers")  # pragma: no cover
 
 
-_SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant for doubles
-
-
-def _split(k: float) -> tuple[float, float]:
-    """High and low halves of ``k`` (exact: ``hi + lo == k``, each with at most 26 significant bits)."""
-    t = _SPLIT * k
-    hi = t - (t - k)
-    return hi, k - hi
-
-
-def _ema_step(x: float, prev: float, k: float, k_hi: float, k_lo: float) -> float:
-    """One TA-Lib 0.8 EMA step, ``fma(x - prev, k, prev)``: the product is not rounded before the add.
-
-    ``math.fma`` only exists from Python 3.13, so the fused result is rebuilt from error-free
-    transforms: Dekker's exact product (``k`` pre-split into ``k_hi + k_lo``) and Knuth's two-sum,
-    then rounded once. That equals a true fma except in rare double-rounding ties (1 ulp).
-    """
-    a = x - prev
-    p = a * k
-    t = _SPLIT * a
-    a_hi = t - (t - a)
-    a_lo = a - a_hi
-    s = p + prev
-    z = s - p
-    product_error = ((a_hi * k_hi - p) + a_hi * k_lo + a_lo * k_hi) + a_lo * k_lo
-    return s + (((p - (s - z)) + (prev - z)) + product_error)
+_split = split
+_ema_step = ema_step
 
 
 def _hlc(high: FloatArray, low: FloatArray, close: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -468,9 +445,10 @@ def cmo(close: FloatArray, timeperiod: int = 14) -> FloatArray:
 class _Wilder(Indicator):
     """Wilder-smoothed average gain and loss, seeded like TA-Lib.
 
-    The first ``timeperiod`` changes are summed and divided by the period; afterwards each average
-    is ``(avg * (period - 1) + today) / period``. Seeding from the first bar matters: the averages
-    carry every earlier change, so starting elsewhere gives different values for a long time.
+    The first ``timeperiod`` changes are summed and averaged; afterwards each average is
+    ``(avg * (period - 1) + today) / period`` (RSI multiplies by a precomputed ``1 / period`` where CMO
+    divides, as TA-Lib 0.8 does, which changes the last bits). Seeding from the first bar matters:
+    the averages carry every earlier change, so starting elsewhere gives different values for long.
     """
 
     __slots__ = ("_gain", "_inv", "_loss", "_p", "_pm1", "_prev", "_value", "count", "lookback", "timeperiod")

@@ -219,6 +219,7 @@ class ADX(Indicator):
     name = "ADX"
     inputs = ("high", "low", "close")
     __slots__ = (
+        "_label",
         "_mdm",
         "_n",
         "_nm1",
@@ -239,6 +240,7 @@ class ADX(Indicator):
         self._n = float(self.timeperiod)
         self._nm1 = float(self.timeperiod - 1)
         self.lookback = 2 * self.timeperiod - 1
+        self._label = "ADX"  # a wrapping indicator (ADXR) puts its own name in input errors
         self._ph = self._pl = self._pc = NAN
         self._pdm = self._mdm = self._tr = self._sum_dx = 0.0
         self._value = NAN
@@ -248,7 +250,7 @@ class ADX(Indicator):
         high, low, close = args
         s = high + low + close
         if s - s != 0.0:
-            refuse_bad("ADX", self.inputs, (high, low, close))
+            refuse_bad(self._label, self.inputs, (high, low, close))
         self.count += 1
         count = self.count
         if count == 1:
@@ -320,6 +322,7 @@ class ADXR(Indicator):
 
     def __init__(self, timeperiod: int = 14) -> None:
         self._adx = ADX(timeperiod)
+        self._adx._label = "ADXR"
         self.timeperiod = self._adx.timeperiod
         self.lookback = self._adx.lookback + self.timeperiod - 1
         self._hist: deque[float] = deque(maxlen=self.timeperiod)

@@ -188,7 +188,8 @@ def verify(url: str, head_path: str | Path | None = None) -> VerifyReport:
             return VerifyReport(False, len(rows), None, f"head file {head_path} is unreadable: {exc}")
         if head_seq > last_seq:
             return VerifyReport(False, len(rows), last_seq + 1,
-                                f"records after {last_seq} are missing: the head file {head_path} records seq {head_seq}")
+                                f"records after {last_seq} are missing: the head file {head_path} "
+                                f"records seq {head_seq}")
         chain_hash_at_head = _hash_at(rows, head_seq)
         if chain_hash_at_head != head_hash:
             return VerifyReport(False, len(rows), head_seq,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 
-class ControlMode(str, Enum):
+class ControlMode(StrEnum):
     """What trading may do, from most to least permissive."""
 
     NORMAL = "NORMAL"  # every rule applies, orders flow

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import talib
-from talib import abstract
+from talib import abstract as _abstract
 
 from bot4.indicators import momentum
 from bot4.indicators.base import FloatArray, Indicator, IndicatorError, get, stream
@@ -71,6 +71,9 @@ TALIB_CASES: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 NAMES = sorted({name for name, _ in TALIB_CASES})
+
+#: ``talib.abstract`` builds its ``Function`` at run time; its stubs do not declare it.
+abstract: Any = _abstract
 
 
 def _case_id(case: tuple[str, dict[str, Any]]) -> str:
@@ -392,3 +395,20 @@ def test_both_forms_when_matype_is_unsupported_then_raise_naming_it(name: str, p
     series = [np.linspace(1.0, 2.0, 100) for _ in spec.streaming.inputs]
     with pytest.raises(IndicatorError, match=param):
         spec.vectorized(*series, **{param: value})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_streaming_when_a_bad_input_is_refused_then_state_is_unchanged(shared_data: Path, name: str) -> None:
+    frame = candles(shared_data, "ohlcv/BITTREX_DASH_BTC_1m.csv", 120)
+    cls = get(name).streaming
+    rows = list(zip(*(frame[f].tolist() for f in cls.inputs), strict=True))
+    clean, interrupted = cls(), cls()
+    expected = [clean.update(*row) for row in rows]
+    got = []
+    for i, row in enumerate(rows):
+        if i == 60:
+            with pytest.raises(IndicatorError):
+                interrupted.update(*(math.nan for _ in row))
+        got.append(interrupted.update(*row))
+    np.testing.assert_array_equal(got, expected)
+    assert interrupted.count == clean.count == len(rows)
