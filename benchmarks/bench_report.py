@@ -48,9 +48,7 @@ def build_result() -> BacktestResult:
         exit_ = Decimal(str(main.close[i + 20]))
         fee_in, fee_out = entry * qty * Decimal("0.0025"), exit_ * qty * Decimal("0.0025")
         ts_in, ts_out = int(main.ts_close[i]), int(main.ts_close[i + 20])
-        buy = FillRecord(
-            ts_in, "sma", "BITTREX:ETH/BTC", f"o{2 * k}", "BUY", qty, entry, fee_in, "BTC", "TAKER"
-        )
+        buy = FillRecord(ts_in, "sma", "BITTREX:ETH/BTC", f"o{2 * k}", "BUY", qty, entry, fee_in, "BTC", "TAKER")
         sell = FillRecord(
             ts_out, "sma", "BITTREX:ETH/BTC", f"o{2 * k + 1}", "SELL", qty, exit_, fee_out, "BTC", "TAKER"
         )

@@ -4,7 +4,8 @@ For each entry of ``bot4.indicators.REGISTRY`` (so indicators added later are in
 
 * ``stream_updates_per_s``: N synthetic bars fed straight into ``update`` from pre-converted Python
   float lists (no ``stream()``, no pandas), default parameters;
-* ``vectorized_s``: best-of-5 wall time of the vectorized function over 1,000,000 bars;
+* ``vectorized_s``: best-of-5 wall time of the vectorized function over 1,000,000 bars, timed
+  alternately with its TA-Lib reference so machine load hits both alike;
 * ``talib_s`` for TA-Lib-backed indicators (the bare TA-Lib call on the same arrays), and for
   hand-written ones ``peer`` / ``peer_s`` / ``ratio_to_peer``: a comparable TA-Lib function (the
   class's ``benchmark_peer`` attribute, else a small table below) on the same arrays.
@@ -94,32 +95,33 @@ def feed(update: Callable[..., float], cols: list[list[Any]]) -> None:
             update(*row)
 
 
-def best_of(fn: Callable[[], Any], repeats: int = 5, budget_s: float = 3.0) -> float:
-    """Best wall time of ``fn``; stops repeating once one run exceeds the budget."""
-    best = float("inf")
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        best = min(best, dt)
-        if dt > budget_s:
+def paired_best(ours: Callable[[], Any], theirs: Callable[[], Any] | None, rounds: int = 5) -> tuple[float, float]:
+    """Best wall times of two calls timed alternately, so a busy machine slows both alike.
+
+    Stops early once a round of ``ours`` exceeds 3 s (slow hand-written loops).
+    """
+    best = [float("inf"), float("inf")]
+    for _ in range(rounds):
+        for i, fn in enumerate((ours, theirs)):
+            if fn is None:
+                continue
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+        if best[0] > 3.0:
             break
-    return best
+    return best[0], best[1]
 
 
-def talib_call(name: str, data: dict[str, np.ndarray], inputs: tuple[str, ...]) -> Callable[[], Any]:
-    """The bare TA-Lib function on our input order, or the abstract API when the orders differ."""
+def talib_fn(name: str, data: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """The bare TA-Lib function ``name`` on the arrays its abstract info asks for (looked up once)."""
     fn = getattr(talib, name)
-    arrays = [data[f] for f in inputs if f != "ts"]
-    wanted = TalibFunction(name).info["input_names"]
-    ta_fields: list[str] = []
-    for value in wanted.values():
-        ta_fields.extend(value if isinstance(value, list) else [value])
-    ta_fields = ["close" if f in ("real", "price") else f for f in ta_fields]
-    if ta_fields == [f for f in inputs if f != "ts"]:
-        return lambda: fn(*arrays)
-    return lambda: fn(*(data[f] for f in ta_fields))
+    fields: list[str] = []
+    for value in TalibFunction(name).info["input_names"].values():
+        fields.extend(value if isinstance(value, list) else [value])
+    arrays = [data["close" if f in ("real", "price") else f] for f in fields]
+    return lambda: fn(*arrays)
 
 
 def bench_one(
@@ -144,27 +146,22 @@ def bench_one(
     except Exception as exc:  # a broken indicator must not hide the others' numbers
         row["stream_error"] = f"{type(exc).__name__}: {exc}"
     arrays = [vec_data[f] for f in cls.inputs]
+    peer = getattr(cls, "benchmark_peer", None) or PEERS.get(spec.name)
+    talib_backed = peer is None and spec.name in TALIB_NAMES
+    row["talib_backed"] = talib_backed
+    if not talib_backed:
+        row["peer"] = peer
+    reference = spec.name if talib_backed else peer
+    theirs = talib_fn(reference, vec_data) if reference is not None else None
     try:
-        row["vectorized_s"] = round(best_of(lambda: spec.vectorized(*arrays)), 6)
+        ours_s, theirs_s = paired_best(lambda: spec.vectorized(*arrays), theirs)
+        row["vectorized_s"] = round(ours_s, 6)
+        if theirs is not None:
+            row["talib_s" if talib_backed else "peer_s"] = round(theirs_s, 6)
+            if not talib_backed:
+                row["ratio_to_peer"] = round(ours_s / theirs_s, 3)
     except Exception as exc:
         row["vectorized_error"] = f"{type(exc).__name__}: {exc}"
-    peer = getattr(cls, "benchmark_peer", None) or PEERS.get(spec.name)
-    if peer is None and spec.name in TALIB_NAMES:
-        row["talib_backed"] = True
-        try:
-            row["talib_s"] = round(best_of(talib_call(spec.name, vec_data, cls.inputs)), 6)
-        except Exception as exc:
-            row["talib_error"] = f"{type(exc).__name__}: {exc}"
-    else:
-        row["talib_backed"] = False
-        row["peer"] = peer
-        if peer is not None:
-            prices = {k: vec_data[k] for k in ("open", "high", "low", "close", "volume")}
-            peer_fn = TalibFunction(peer)
-            peer_s = best_of(lambda: peer_fn(prices))
-            row["peer_s"] = round(peer_s, 6)
-            if "vectorized_s" in row:
-                row["ratio_to_peer"] = round(row["vectorized_s"] / peer_s, 3)
     return row
 
 

@@ -162,8 +162,9 @@ def _store(url: str, result: Any, metrics: Any) -> int | str:
     try:
         run_id: int | str = ResultsStore(url).save(result, metrics, LiveClock().now_ns())
         return run_id
-    except SQLAlchemyError as exc:
-        raise CliError(f"cannot store results in {url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    except (SQLAlchemyError, OSError, ValueError) as exc:  # OSError covers ConnectionError
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise CliError(f"cannot store results in {url}: {exc.__class__.__name__}: {first}") from None
 
 
 class _Progress:

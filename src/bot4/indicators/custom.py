@@ -1,9 +1,12 @@
-"""Popular indicators TA-Lib lacks: Keltner and Donchian channels, SuperTrend, Ichimoku, Heikin-Ashi.
+"""Channel and chart-style indicators beyond classic TA-Lib: Keltner and Donchian channels,
+SuperTrend, Ichimoku, Heikin-Ashi.
 
-Each has a streaming class (O(1) per bar) and a vectorized function built from numpy and TA-Lib
-primitives; the docstrings give the formula and where it was published. Every output is a value
-*knowable at the close of its bar*: nothing reads a later bar (see Ichimoku for what that means for
-its forward- and backward-plotted lines).
+Each has a streaming class (O(1) per bar) and a vectorized function; the docstrings give the
+formula and where it was published. The vectorized forms are built from TA-Lib primitives (EMA,
+ATR, MAX/MIN, MIDPRICE) or, where TA-Lib 0.8 ships the same definition (SUPERTREND, HA), call it;
+the streaming forms reproduce those values bit for bit. Every output is a value *knowable at the
+close of its bar*: nothing reads a later bar (see Ichimoku for what that means for its forward-
+and backward-plotted lines).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def keltner(
     _enough(len(c), max(p - 1, ap), f"KELTNER(timeperiod={p}, atrperiod={ap})")
     mid = np.asarray(talib.EMA(c, timeperiod=p), dtype=np.float64)
     width = m * np.asarray(talib.ATR(h, lo, c, timeperiod=ap), dtype=np.float64)
+    mid[: max(p - 1, ap)] = NAN  # all three bands start together
     return mid + width, mid, mid - width
 
 
@@ -72,7 +76,8 @@ class KELTNER(Indicator):
     The ATR is Wilder's, exactly TA-Lib's ATR; the middle line is TA-Lib's EMA (SMA-seeded).
     Source: the modern form popularized by Linda Bradford Raschke (EMA 20, ATR 10, x2), replacing
     Chester Keltner's 10-day SMA of typical price +/- the 10-day average range in "How to Make
-    Money in Commodities" (1960).
+    Money in Commodities" (1960). TA-Lib 0.8's KC differs on purpose: it centres on an EMA of the
+    typical price (TTR/ta4j style), so its bands are not these.
     """
 
     name = "KELTNER"
@@ -93,8 +98,8 @@ class KELTNER(Indicator):
     )
 
     def __init__(self, timeperiod: int = 20, atrperiod: int = 10, multiplier: float = 2.0) -> None:
-        self._ema = EMA(timeperiod)
-        self._atr = ATR(atrperiod)
+        self._ema = EMA(check_period(timeperiod, "timeperiod", 1))
+        self._atr = ATR(check_period(atrperiod, "atrperiod", 1))
         self._atr._label = "KELTNER"
         self.timeperiod = self._ema.timeperiod
         self.atrperiod = self._atr.timeperiod
@@ -222,7 +227,7 @@ def supertrend(
 ) -> tuple[FloatArray, FloatArray]:
     """SuperTrend ``(supertrend, trend)`` via TA-Lib 0.8's SUPERTREND; see ``SUPERTREND``."""
     h, lo, c = hlc_arrays(high, low, close)
-    p = check_period(timeperiod, "timeperiod", 1, len(c))
+    p = check_period(timeperiod, "timeperiod", 2, len(c))
     m = _check_multiplier(multiplier, "multiplier")
     _enough(len(c), p, f"SUPERTREND(timeperiod={p})")
     line, trend = talib.SUPERTREND(h, lo, c, timeperiod=p, multiplier=m)
@@ -254,9 +259,8 @@ class SUPERTREND(Indicator):
     __slots__ = ("_atr", "_dir", "_fl", "_fu", "_pc", "_st", "count", "lookback", "multiplier", "timeperiod")
 
     def __init__(self, timeperiod: int = 10, multiplier: float = 3.0) -> None:
-        self._atr = ATR(timeperiod)
+        self._atr = ATR(check_period(timeperiod, "timeperiod", 2))  # TA-Lib's minimum
         self._atr._label = "SUPERTREND"
-        self._atr._fused = False  # TA-Lib 0.8's SUPERTREND smooths its ATR the classic way
         self.timeperiod = self._atr.timeperiod
         self.multiplier = _check_multiplier(multiplier, "multiplier")
         self.lookback = self._atr.lookback

@@ -77,7 +77,7 @@ class _Regression(Indicator):
 
     def _push(self, x: float) -> bool:
         if x - x != 0.0:
-            raise IndicatorError(f"{self.name} input is {x!r}; inputs must be finite numbers")
+            raise IndicatorError(f"{self.name} close input is {x!r}; inputs must be finite numbers")
         self.count += 1
         buf = self._buf
         buf.append(x)

@@ -44,36 +44,33 @@ def hlc_arrays(high: Any, low: Any, close: Any) -> tuple[FloatArray, FloatArray,
 
 
 def _hlc_period(
-    high: Any, low: Any, close: Any, timeperiod: int, minimum: int, needed: int
+    high: Any, low: Any, close: Any, timeperiod: int, minimum: int
 ) -> tuple[FloatArray, FloatArray, FloatArray, int]:
     h, lo, c = hlc_arrays(high, low, close)
-    p = check_period(timeperiod, "timeperiod", minimum, len(h))
-    if needed * p > len(h):
-        raise IndicatorError(f"timeperiod={p} needs more than {needed * p - 1} values; data has {len(h)}")
-    return h, lo, c, p
+    return h, lo, c, check_period(timeperiod, "timeperiod", minimum, len(h))
 
 
 def adx(high: Any, low: Any, close: Any, timeperiod: int = 14) -> FloatArray:
     """Average directional index (TA-Lib ADX)."""
-    h, lo, c, p = _hlc_period(high, low, close, timeperiod, 2, 1)
+    h, lo, c, p = _hlc_period(high, low, close, timeperiod, 2)
     return np.asarray(talib.ADX(h, lo, c, timeperiod=p), dtype=np.float64)
 
 
 def adxr(high: Any, low: Any, close: Any, timeperiod: int = 14) -> FloatArray:
     """Average directional movement rating (TA-Lib ADXR)."""
-    h, lo, c, p = _hlc_period(high, low, close, timeperiod, 2, 1)
+    h, lo, c, p = _hlc_period(high, low, close, timeperiod, 2)
     return np.asarray(talib.ADXR(h, lo, c, timeperiod=p), dtype=np.float64)
 
 
 def plus_di(high: Any, low: Any, close: Any, timeperiod: int = 14) -> FloatArray:
     """Plus directional indicator (TA-Lib PLUS_DI)."""
-    h, lo, c, p = _hlc_period(high, low, close, timeperiod, 1, 1)
+    h, lo, c, p = _hlc_period(high, low, close, timeperiod, 1)
     return np.asarray(talib.PLUS_DI(h, lo, c, timeperiod=p), dtype=np.float64)
 
 
 def minus_di(high: Any, low: Any, close: Any, timeperiod: int = 14) -> FloatArray:
     """Minus directional indicator (TA-Lib MINUS_DI)."""
-    h, lo, c, p = _hlc_period(high, low, close, timeperiod, 1, 1)
+    h, lo, c, p = _hlc_period(high, low, close, timeperiod, 1)
     return np.asarray(talib.MINUS_DI(h, lo, c, timeperiod=p), dtype=np.float64)
 
 

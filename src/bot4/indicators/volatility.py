@@ -23,6 +23,7 @@ from bot4.indicators.base import (
     check_series,
     register,
 )
+from bot4.indicators.fused import SPLIT, split
 from bot4.indicators.trend import hlc_arrays, refuse_bad
 
 NAN = math.nan
@@ -99,8 +100,22 @@ class TRANGE(Indicator):
         return self._value
 
 
-#: Veltkamp's splitting constant 2**27 + 1 (splits a double into two 26-bit halves).
-_SPLIT = 134217729.0
+def fma_const(b: float, b_hi: float, b_lo: float, x: float, y: float) -> float:
+    """``b * x + y`` rounded once, as a fused multiply-add would (TA-Lib's compiled binary fuses).
+
+    The general sibling of ``bot4.indicators.fused.ema_step``. Python 3.11 has no ``math.fma``:
+    Dekker's error-free product (with ``b`` pre-split by ``fused.split``)
+    gives ``b * x = p + e`` exactly, Knuth's two-sum gives ``p + y = s + t`` exactly, and
+    ``s + (t + e)`` rounds the sum once except in vanishingly rare double-rounding ties.
+    """
+    p = b * x
+    c = SPLIT * x
+    hi = c - (c - x)
+    lo = x - hi
+    e = ((b_hi * hi - p) + b_hi * lo + b_lo * hi) + b_lo * lo
+    s = p + y
+    bb = s - p
+    return s + (((p - (s - bb)) + (y - bb)) + e)
 
 
 @register("ATR", atr)
@@ -112,8 +127,6 @@ class ATR(Indicator):
     (its compiled binary fuses the multiply-add). Python 3.11 has no ``math.fma``, so the fused step
     is emulated exactly with Dekker's error-free product (Veltkamp split) and Knuth's two-sum; on
     800k real bars at several periods it reproduced every TA-Lib value bit for bit.
-    ``_fused = False`` selects the classic ``(atr * (n - 1) + tr) / n`` step, which TA-Lib 0.8's
-    SUPERTREND still uses internally.
     """
 
     name = "ATR"
@@ -123,10 +136,8 @@ class ATR(Indicator):
         "_b",
         "_b_hi",
         "_b_lo",
-        "_fused",
         "_label",
         "_n",
-        "_nm1",
         "_pc",
         "_sum",
         "_value",
@@ -138,13 +149,9 @@ class ATR(Indicator):
     def __init__(self, timeperiod: int = 14) -> None:
         self.timeperiod = check_period(timeperiod, "timeperiod", 1)
         self._n = float(self.timeperiod)
-        self._nm1 = float(self.timeperiod - 1)
         self._b = (self.timeperiod - 1) / self.timeperiod
         self._a = 1.0 - self._b
-        c = _SPLIT * self._b
-        self._b_hi = c - (c - self._b)
-        self._b_lo = self._b - self._b_hi
-        self._fused = True
+        self._b_hi, self._b_lo = split(self._b)
         self.lookback = self.timeperiod
         self._label = self.name  # a wrapping indicator (KELTNER, SUPERTREND) puts its own name here
         self._pc = NAN
@@ -171,12 +178,9 @@ class ATR(Indicator):
             tr = t
         if count > self.lookback + 1:
             prev = self._value
-            if not self._fused:
-                self._value = ((prev * self._nm1) + tr) / self._n
-                return self._value
-            # fma(b, prev, a * tr), exactly: b * prev = prod + err (Dekker), then prod + q (two-sum).
+            # fma(b, prev, a * tr), inlined ``fma_const`` for speed.
             prod = self._b * prev
-            c = _SPLIT * prev
+            c = SPLIT * prev
             hi = c - (c - prev)
             lo = prev - hi
             b_hi = self._b_hi
@@ -349,7 +353,7 @@ class VAR(Indicator):
     def update(self, *args: float) -> float:
         (x,) = args
         if x - x != 0.0:
-            raise IndicatorError(f"{self.name} input is {x!r}; inputs must be finite numbers")
+            raise IndicatorError(f"{self.name} close input is {x!r}; inputs must be finite numbers")
         self.count += 1
         v = self._rv.push(x)
         if v == v:
@@ -375,7 +379,7 @@ class STDDEV(VAR):
     def update(self, *args: float) -> float:
         (x,) = args
         if x - x != 0.0:
-            raise IndicatorError(f"STDDEV input is {x!r}; inputs must be finite numbers")
+            raise IndicatorError(f"STDDEV close input is {x!r}; inputs must be finite numbers")
         self.count += 1
         v = self._rv.push(x)
         if v != v:
@@ -405,7 +409,7 @@ def _positive(values: Any, field: str, n: int | None = None) -> FloatArray:
     bad = arr <= 0.0
     if bad.any():
         i = int(np.argmax(bad))
-        raise IndicatorError(f"{field}[{i}] is {arr[i]!r}; prices must be > 0 for log-range volatility")
+        raise IndicatorError(f"{field}[{i}] is {float(arr[i])!r}; prices must be > 0 for log-range volatility")
     return arr
 
 
@@ -423,16 +427,18 @@ def _finish(variance: FloatArray, periods_per_year: float) -> FloatArray:
     return np.sqrt(variance, out=variance)
 
 
-def _rolling_mean(terms: FloatArray, p: int, nonnegative: bool = True) -> FloatArray:
+def _rolling_mean(terms: FloatArray, p: int) -> FloatArray:
     """TA-Lib's running-sum SMA (the streaming ``_RunningMean``'s order), exactly 0 on all-zero windows.
 
     A running sum keeps a rounding residue after large terms leave; on a window of flat bars (every
     term 0) that residue would surface as a spurious tiny volatility, so those windows are forced
-    to 0 in both forms. A window is all zeros exactly when its largest absolute term is 0.
+    to 0 in both forms. A window is all zeros exactly when its largest absolute term is 0; with
+    fewer than ``p`` zero terms in the whole series no window can be, and the check is skipped.
     """
     mean = np.asarray(talib.SMA(terms, timeperiod=p), dtype=np.float64)
-    peak = np.asarray(talib.MAX(terms if nonnegative else np.abs(terms), timeperiod=p), dtype=np.float64)
-    mean[peak == 0.0] = 0.0
+    if np.count_nonzero(terms == 0.0) >= p:
+        peak = np.asarray(talib.MAX(np.abs(terms), timeperiod=p), dtype=np.float64)
+        mean[peak == 0.0] = 0.0
     return mean
 
 
@@ -473,14 +479,23 @@ def _vol_period(timeperiod: int, n: int, extra: int) -> int:
     return p
 
 
+def _log_ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+    """ln(num / den) in one fresh array (the division first, as the streaming forms do)."""
+    r = np.divide(num, den)
+    return np.log(r, out=r)
+
+
 def parkinson(high: Any, low: Any, timeperiod: int = 20, periods_per_year: float = 1.0) -> FloatArray:
     """Parkinson volatility over ``timeperiod`` bars; see ``PARKINSON``."""
     ppy = _check_ppy(periods_per_year)
     h = _positive(high, "high")
     lo = _positive(low, "low", len(h))
     p = _vol_period(timeperiod, len(h), 0)
-    u = np.log(h / lo)
-    return _finish(_rolling_mean(u * u, p) / (4.0 * _LN2), ppy)
+    u = _log_ratio(h, lo)
+    u *= u
+    mean = _rolling_mean(u, p)
+    mean /= 4.0 * _LN2
+    return _finish(mean, ppy)
 
 
 def garman_klass(
@@ -490,18 +505,27 @@ def garman_klass(
     ppy = _check_ppy(periods_per_year)
     o, h, lo, c = _ohlc(open_, high, low, close)
     p = _vol_period(timeperiod, len(o), 0)
-    hl = np.log(h / lo)
-    co = np.log(c / o)
-    terms = 0.5 * (hl * hl) - (2.0 * _LN2 - 1.0) * (co * co)
-    return _finish(_rolling_mean(terms, p, nonnegative=False), ppy)
+    terms = _log_ratio(h, lo)
+    terms *= terms
+    terms *= 0.5
+    co = _log_ratio(c, o)
+    co *= co
+    co *= 2.0 * _LN2 - 1.0
+    terms -= co
+    return _finish(_rolling_mean(terms, p), ppy)
 
 
 def _rs_terms(o: FloatArray, h: FloatArray, lo: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Rogers-Satchell per-bar terms and ln(C/O) (reused by Yang-Zhang)."""
-    u = np.log(h / o)
-    d = np.log(lo / o)
-    co = np.log(c / o)
-    return (u - co) * u + (d - co) * d, co
+    """Rogers-Satchell per-bar terms (u - c) u + (d - c) d, and c = ln(C/O) (Yang-Zhang reuses it)."""
+    u = _log_ratio(h, o)
+    d = _log_ratio(lo, o)
+    co = _log_ratio(c, o)
+    terms = np.subtract(u, co)
+    terms *= u
+    np.subtract(d, co, out=u)
+    u *= d
+    terms += u
+    return terms, co
 
 
 def rogers_satchell(
@@ -512,7 +536,7 @@ def rogers_satchell(
     o, h, lo, c = _ohlc(open_, high, low, close)
     p = _vol_period(timeperiod, len(o), 0)
     rs, _ = _rs_terms(o, h, lo, c)
-    return _finish(_rolling_mean(rs, p, nonnegative=False), ppy)
+    return _finish(_rolling_mean(rs, p), ppy)
 
 
 def yang_zhang_k(n: int) -> float:
@@ -529,15 +553,20 @@ def yang_zhang(
     p = _vol_period(timeperiod, len(o), 1)
     rs, co = _rs_terms(o, h, lo, c)
     # Bar 0 has no previous close: every term is dropped there so all windows cover bars 1..n.
-    oc = np.log(o[1:] / c[:-1])
     scale = p / (p - 1.0)
     k = yang_zhang_k(p)
-    var_o = np.asarray(talib.VAR(oc, timeperiod=p), dtype=np.float64) * scale
-    var_c = np.asarray(talib.VAR(co[1:], timeperiod=p), dtype=np.float64) * scale
-    var_rs = _rolling_mean(rs[1:], p, nonnegative=False)
     out = np.empty(len(o))
     out[0] = NAN
-    out[1:] = var_o + k * var_c + (1.0 - k) * var_rs
+    body = out[1:]
+    body[:] = talib.VAR(_log_ratio(o[1:], c[:-1]), timeperiod=p)
+    body *= scale
+    var_c = np.asarray(talib.VAR(co[1:], timeperiod=p), dtype=np.float64)
+    var_c *= scale
+    var_c *= k
+    body += var_c
+    var_rs = _rolling_mean(rs[1:], p)
+    var_rs *= 1.0 - k
+    body += var_rs
     return _finish(out, ppy)
 
 

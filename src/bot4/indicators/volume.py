@@ -23,7 +23,9 @@ from bot4.indicators.base import (
     check_series,
     register,
 )
+from bot4.indicators.fused import split
 from bot4.indicators.trend import refuse_bad
+from bot4.indicators.volatility import fma_const
 
 NAN = math.nan
 
@@ -125,31 +127,35 @@ class AD(Indicator):
         return self._value if self.count else NAN
 
 
-def _ema_constants(period: int) -> tuple[float, float]:
-    """TA-Lib ADOSC's k and 1 - k, built so that the pair sums to exactly 1."""
-    one_minus_k = (period - 1) / (period + 1)
-    k = 1.0 - one_minus_k
-    if one_minus_k < 0.5:
-        one_minus_k = 1.0 - k
-    return k, one_minus_k
+class _FusedEma:
+    """TA-Lib 0.8.1 ADOSC's EMA step ``ema = fma(1 - k, ema, k * x)`` with k = 2 / (period + 1)."""
+
+    __slots__ = ("_k", "_om", "_om_hi", "_om_lo")
+
+    def __init__(self, period: int) -> None:
+        self._k = 2.0 / (period + 1)
+        self._om = 1.0 - self._k
+        self._om_hi, self._om_lo = split(self._om)
+
+    def step(self, ema: float, x: float) -> float:
+        return fma_const(self._om, self._om_hi, self._om_lo, ema, self._k * x)
 
 
 @register("ADOSC", adosc)
 class ADOSC(Indicator):
     """Chaikin oscillator. Both EMAs are seeded with the *first A/D value* (not an SMA), as TA-Lib
-    and MetaStock do, and update as ``k * ad + (1 - k) * ema``; output starts after the slower
-    period's EMA lookback."""
+    and MetaStock do, and update as ``k * ad + (1 - k) * ema`` with k = 2 / (period + 1); output
+    starts after the slower period's EMA lookback. TA-Lib's binary fuses that update into one
+    multiply-add, which ``_FusedEma`` reproduces exactly."""
 
     name = "ADOSC"
     inputs = ("high", "low", "close", "volume")
     __slots__ = (
         "_ad",
         "_fast",
-        "_fk",
-        "_fk1",
-        "_sk",
-        "_sk1",
+        "_fast_ema",
         "_slow",
+        "_slow_ema",
         "_value",
         "count",
         "fastperiod",
@@ -161,8 +167,8 @@ class ADOSC(Indicator):
         self.fastperiod = check_period(fastperiod, "fastperiod", 2)
         self.slowperiod = check_period(slowperiod, "slowperiod", 2)
         self.lookback = max(self.fastperiod, self.slowperiod) - 1
-        self._fk, self._fk1 = _ema_constants(self.fastperiod)
-        self._sk, self._sk1 = _ema_constants(self.slowperiod)
+        self._fast_ema = _FusedEma(self.fastperiod)
+        self._slow_ema = _FusedEma(self.slowperiod)
         self._ad = 0.0
         self._fast = self._slow = NAN
         self._value = NAN
@@ -181,8 +187,8 @@ class ADOSC(Indicator):
         if self.count == 1:
             self._fast = self._slow = a
         else:
-            self._fast = (self._fk * a) + (self._fk1 * self._fast)
-            self._slow = (self._sk * a) + (self._sk1 * self._slow)
+            self._fast = self._fast_ema.step(self._fast, a)
+            self._slow = self._slow_ema.step(self._slow, a)
         if self.count <= self.lookback:
             return NAN
         self._value = self._fast - self._slow
@@ -222,7 +228,7 @@ def vwap(high: Any, low: Any, close: Any, volume: Any, ts: Any, session: str = "
     neg = v < 0.0
     if neg.any():
         i = int(np.argmax(neg))
-        raise IndicatorError(f"volume[{i}] is {v[i]!r}; volume must be >= 0")
+        raise IndicatorError(f"volume[{i}] is {float(v[i])!r}; volume must be >= 0")
     back = np.diff(t) < 0
     if back.any():
         i = int(np.argmax(back)) + 1
@@ -236,6 +242,16 @@ def vwap(high: Any, low: Any, close: Any, volume: Any, ts: Any, session: str = "
     np.not_equal(sid[1:], sid[:-1], out=new_session[1:])
     starts = np.flatnonzero(new_session)
     lengths = np.diff(starts, append=len(h))
+    if len(starts) * 32 <= len(h):
+        # Long sessions: TA-Lib 0.8's (whole-series) VWAP per session gives the streaming form's
+        # values bit for bit; only its 0 for "no volume yet" becomes NaN here.
+        for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
+            end = start + length
+            out[start:end] = talib.VWAP(h[start:end], lo[start:end], c[start:end], v[start:end])
+            if v[start] == 0.0:
+                traded = np.flatnonzero(v[start:end])
+                out[start : start + (int(traded[0]) if traded.size else length)] = NAN
+        return out
     pv = h + lo
     pv += c
     pv /= 3.0
@@ -286,12 +302,14 @@ class VWAP(Indicator):
 
     Streaming form: ``update(high, low, close, volume, ts_ns)`` with ``ts_ns`` the bar's open time
     in UTC integer nanoseconds; ``stream()`` supplies it from a ``ts`` column or the frame's
-    DatetimeIndex. Timestamps must not go backwards.
+    DatetimeIndex. Timestamps must not go backwards. TA-Lib 0.8's VWAP is the one-session special
+    case (it also writes 0 instead of NaN before any volume); both forms here reproduce its sums
+    bit for bit within each session.
     """
 
     name = "VWAP"
     inputs = ("high", "low", "close", "volume", "ts")
-    benchmark_peer = "AD"
+    benchmark_peer = "VWAP"
     __slots__ = ("_last_ts", "_pv", "_session", "_size", "_v", "_value", "count", "lookback", "session")
 
     def __init__(self, session: str = "1d") -> None:

@@ -62,9 +62,7 @@ class StoredRun:
 
 def _tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     def run_fk() -> sa.Column[int]:
-        return sa.Column(
-            "run_id", sa.Integer, sa.ForeignKey("bot4_runs.id", ondelete="CASCADE"), primary_key=True
-        )
+        return sa.Column("run_id", sa.Integer, sa.ForeignKey("bot4_runs.id", ondelete="CASCADE"), primary_key=True)
 
     def seq() -> sa.Column[int]:
         return sa.Column("seq", sa.Integer, primary_key=True)
@@ -148,6 +146,9 @@ class ResultsStore:
     def __init__(self, url: str = DEFAULT_URL, *, schema: str | None = None) -> None:
         self._engine = _create_engine(url)
         self.url = self._engine.url.render_as_string(hide_password=True)
+        if schema is not None and self._engine.dialect.name == "sqlite":
+            self._engine.dispose()
+            raise ValueError(f"results store {self.url}: schema={schema!r} needs a server database; SQLite has none")
         self._metadata = sa.MetaData(schema=schema)
         self._t = _tables(self._metadata)
         try:
@@ -171,6 +172,7 @@ class ResultsStore:
 
     @property
     def engine(self) -> Engine:
+        """The underlying engine, for ad-hoc SQL over the stored runs."""
         return self._engine
 
     def save(self, result: BacktestResult, metrics: Metrics, run_ts_ns: int) -> int:
@@ -210,14 +212,11 @@ class ResultsStore:
             fills = [_fill_from(r) for r in self._rows(conn, "fills", run_id)]
             trades = [_trade_from(r) for r in self._rows(conn, "trades", run_id)]
             events = [
-                RunEvent(r["ts"], r["kind"], r["source"], r["message"])
-                for r in self._rows(conn, "events", run_id)
+                RunEvent(r["ts"], r["kind"], r["source"], r["message"]) for r in self._rows(conn, "events", run_id)
             ]
             eq = self._t["equity"]
             points = conn.execute(
-                sa.select(eq.c.ts, eq.c.equity, eq.c.gross_exposure)
-                .where(eq.c.run_id == run_id)
-                .order_by(eq.c.seq)
+                sa.select(eq.c.ts, eq.c.equity, eq.c.gross_exposure).where(eq.c.run_id == run_id).order_by(eq.c.seq)
             ).all()
         result = BacktestResult(
             config=json.loads(run["config_json"]),
@@ -269,9 +268,7 @@ def _create_engine(url: str) -> Engine:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise ValueError(
-            f"results store URL is not a database URL ({exc}); e.g. sqlite:///bot4.sqlite"
-        ) from exc
+        raise ValueError(f"results store URL is not a database URL ({exc}); e.g. sqlite:///bot4.sqlite") from exc
     is_sqlite = parsed.get_backend_name() == "sqlite"
     database = parsed.database or ""
     if is_sqlite and database not in ("", ":memory:") and not database.startswith("file:"):

@@ -199,6 +199,8 @@ def compute_metrics(result: BacktestResult) -> Metrics:
     with localcontext(_DECIMAL_CONTEXT):
         growth = result.final_equity / result.starting_cash
     total_return = float(growth) - 1.0
+    if not math.isfinite(total_return):
+        raise ValueError(f"final_equity / starting_cash = {growth} does not fit a float")
     span_ns = int(ts[-1] - ts[0]) if len(ts) else 0
     cagr = _cagr(float(growth), span_ns)
 
@@ -207,12 +209,13 @@ def compute_metrics(result: BacktestResult) -> Metrics:
     volatility, sharpe, sortino = _risk_ratios(returns, periods_per_year)
 
     max_dd, dd_duration, dd_recovered = _drawdown(ts, equity)
-    calmar = cagr / max_dd if cagr is not None and max_dd > 0 else None
+    calmar = _finite(cagr / max_dd) if cagr is not None and max_dd > 0 else None
 
     trade_stats = _trade_stats(result)
     fees_paid, fees_by_currency, notional = _fill_stats(result)
-    mean_equity = float(np.mean(equity)) if len(equity) else 0.0
-    turnover = float(notional) / mean_equity if mean_equity > 0 else None
+    with np.errstate(over="ignore"):
+        mean_equity = float(np.mean(equity)) if len(equity) else 0.0
+    turnover = _finite(float(notional) / mean_equity) if mean_equity > 0 else None
 
     return Metrics(
         start_ts=int(ts[0]) if len(ts) else None,
@@ -257,9 +260,7 @@ def _validated_curve(result: BacktestResult) -> tuple[npt.NDArray[np.int64], Flo
     bad_steps = np.flatnonzero(steps <= 0)
     if len(bad_steps):
         i = int(bad_steps[0]) + 1
-        raise ValueError(
-            f"result.equity_ts must strictly increase: ts[{i}]={ts[i]} follows ts[{i - 1}]={ts[i - 1]}"
-        )
+        raise ValueError(f"result.equity_ts must strictly increase: ts[{i}]={ts[i]} follows ts[{i - 1}]={ts[i - 1]}")
     return ts, equity, gross
 
 
@@ -286,7 +287,8 @@ def _returns(equity: FloatArray) -> FloatArray:
         return np.empty(0, dtype=np.float64)
     prev, cur = equity[:-1], equity[1:]
     ok = prev > 0
-    return np.asarray(cur[ok] / prev[ok] - 1.0, dtype=np.float64)
+    with np.errstate(over="ignore"):  # an absurd jump overflows to inf; the ratios then become None
+        return np.asarray(cur[ok] / prev[ok] - 1.0, dtype=np.float64)
 
 
 def _risk_ratios(
@@ -295,15 +297,22 @@ def _risk_ratios(
     if len(returns) < 2 or periods_per_year is None:
         return None, None, None
     scale = math.sqrt(periods_per_year)
-    mean = float(np.mean(returns))
-    std = float(np.std(returns, ddof=1))
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd curves overflow; caught just below
+        mean = float(np.mean(returns))
+        std = float(np.std(returns, ddof=1))
+        downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)))
+    if not (math.isfinite(mean) and math.isfinite(std) and math.isfinite(downside)):
+        return None, None, None
     if std <= _ZERO_STD_RELATIVE * abs(mean):
         std = 0.0
     volatility = std * scale
-    sharpe = mean / std * scale if std > 0 else None
-    downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)))
-    sortino = mean / downside * scale if downside > 0 else None
-    return volatility, sharpe, sortino
+    sharpe = _finite(mean / std * scale) if std > 0 else None
+    sortino = _finite(mean / downside * scale) if downside > 0 else None
+    return _finite(volatility), sharpe, sortino
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def _drawdown(ts: npt.NDArray[np.int64], equity: FloatArray) -> tuple[float, int, bool]:
@@ -339,6 +348,9 @@ def _exposure(ts: npt.NDArray[np.int64], gross: FloatArray) -> float:
 
 
 def _trade_stats(result: BacktestResult) -> dict[str, Any]:
+    for i, t in enumerate(result.trades):
+        if not math.isfinite(t.return_pct):
+            raise ValueError(f"result.trades[{i}].return_pct is {t.return_pct}; it must be finite")
     pnls = [t.pnl for t in result.trades]
     wins = [p for p in pnls if p > 0]
     losses = [p for p in pnls if p < 0]
@@ -348,7 +360,7 @@ def _trade_stats(result: BacktestResult) -> dict[str, Any]:
         gross_loss = -sum(losses, Decimal(0))
         net = sum(pnls, Decimal(0))
     with localcontext(_DECIMAL_CONTEXT):
-        profit_factor = float(gross_profit / gross_loss) if gross_loss > 0 else None
+        profit_factor = _finite(float(gross_profit / gross_loss)) if gross_loss > 0 else None
         avg_pnl = net / n if n else None
     return {
         "n_trades": n,
@@ -359,7 +371,7 @@ def _trade_stats(result: BacktestResult) -> dict[str, Any]:
         "gross_loss": gross_loss,
         "profit_factor": profit_factor,
         "avg_trade_pnl": avg_pnl,
-        "avg_trade_return_pct": math.fsum(t.return_pct for t in result.trades) / n if n else None,
+        "avg_trade_return_pct": _finite(math.fsum(t.return_pct for t in result.trades) / n) if n else None,
         "best_trade_pnl": max(pnls) if n else None,
         "worst_trade_pnl": min(pnls) if n else None,
     }

@@ -39,6 +39,8 @@ TABLE_EDGE_ROWS = 500
 MAX_LINE_POINTS = 2400
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SMALL = Decimal("1E-6")
+_TEN_DECIMALS = Decimal("1E-10")
 _NS_PER_S = 1_000_000_000
 
 _CSS = """
@@ -125,14 +127,29 @@ def _fmt_ratio(value: float | None) -> str:
 
 
 def _fmt_dec(value: Decimal | None) -> str:
-    return "—" if value is None else str(value)
+    """An amount for reading: no trailing zeros, no exponent, at most 10 decimals unless tiny."""
+    if value is None:
+        return "—"
+    if not value.is_finite():
+        return str(value)
+    shown = value.normalize()
+    if shown.as_tuple().exponent < -10 and abs(shown) >= _SMALL:  # type: ignore[operator]
+        shown = shown.quantize(_TEN_DECIMALS).normalize()
+    return f"{shown:f}"
 
 
 def _title(result: BacktestResult) -> str:
-    name = result.config.get("name") or result.config.get("strategy")
-    if isinstance(name, Mapping):
-        name = name.get("name") or name.get("id") or name.get("class")
-    return f"bot4 backtest — {name}" if isinstance(name, str) and name else "bot4 backtest"
+    names = [n for n in (_name_of(result.config.get(k)) for k in ("name", "strategy")) if n]
+    strategies = result.config.get("strategies")
+    if not names and isinstance(strategies, Sequence) and not isinstance(strategies, str):
+        names = [n for n in (_name_of(s) for s in strategies) if n]
+    return f"bot4 backtest — {', '.join(names)}" if names else "bot4 backtest"
+
+
+def _name_of(item: Any) -> str:
+    if isinstance(item, Mapping):
+        item = item.get("name") or item.get("id") or item.get("class")
+    return item if isinstance(item, str) else ""
 
 
 # ---------------------------------------------------------------- tables
@@ -179,7 +196,7 @@ def _capped_rows(n: int, width: int, render: Any) -> tuple[list[str], str]:
         rows.extend(render(i) for i in tail)
         note = (
             f'<p class="note">Showing the first and last {TABLE_EDGE_ROWS} of {n} rows; '
-            "the results store and --json hold all of them.</p>"
+            "the results store holds all of them.</p>"
         )
     return rows, note
 
@@ -195,8 +212,8 @@ def _summary_section(result: BacktestResult, metrics: Metrics) -> str:
         ("Period (UTC)", f"{_fmt_ts(metrics.start_ts)} → {_fmt_ts(metrics.end_ts)}"),
         ("Equity points", str(metrics.n_points)),
         ("Quote currency", result.quote_currency),
-        ("Starting cash", str(result.starting_cash)),
-        ("Final equity", str(result.final_equity)),
+        ("Starting cash", _fmt_dec(result.starting_cash)),
+        ("Final equity", _fmt_dec(result.final_equity)),
     ]
     if result.open_positions:
         held = ", ".join(f"{k}: {v}" for k, v in sorted(result.open_positions.items()))
@@ -214,8 +231,7 @@ def _metrics_table(m: Metrics) -> str:
         ("Max drawdown", _fmt_pct(m.max_drawdown)),
         (
             "Longest drawdown",
-            _fmt_duration(m.max_drawdown_duration_ns)
-            + ("" if m.max_drawdown_recovered else " (not recovered)"),
+            _fmt_duration(m.max_drawdown_duration_ns) + ("" if m.max_drawdown_recovered else " (not recovered)"),
         ),
         ("Calmar", _fmt_ratio(m.calmar)),
         ("Trades", str(m.n_trades)),
@@ -299,9 +315,13 @@ def _events_section(result: BacktestResult) -> str:
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    """Nested config as ``a.b[0].c`` keys, so every setting gets its own readable row."""
     if isinstance(value, Mapping) and value:
         for key in sorted(value, key=str):
             _flatten(f"{prefix}.{key}" if prefix else str(key), value[key], out)
+    elif isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
+        for i, item in enumerate(value):
+            _flatten(f"{prefix}[{i}]", item, out)
     else:
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
         out.append((prefix, text))
@@ -335,6 +355,13 @@ def _chart_style(salt: str) -> Iterator[None]:
         yield
 
 
+def _figure(height: float) -> Figure:
+    """A wide figure with fixed margins: an automatic layout pass would double the drawing time."""
+    fig = Figure(figsize=(11, height))
+    fig.subplots_adjust(left=0.075, right=0.99, top=1 - 0.3 / height, bottom=0.5 / height)
+    return fig
+
+
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
@@ -351,9 +378,7 @@ def _dates(ts_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     return np.asarray(ts_ns, dtype=np.float64) / (86_400 * _NS_PER_S)
 
 
-def _reduce(
-    x: npt.NDArray[Any], y: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
+def _reduce(x: npt.NDArray[Any], y: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
     """Keep the first, last, min and max point of each bucket: the shape survives, the size does not."""
     n = len(y)
     if n <= MAX_LINE_POINTS:
@@ -382,13 +407,11 @@ def _equity_charts(result: BacktestResult) -> str:
     x = _dates(ts)
     parts = []
     with _chart_style("equity"):
-        fig = Figure(figsize=(11, 3.2), layout="constrained")
+        fig = _figure(3.2)
         ax = fig.add_subplot()
         ex, ey = _reduce(x, equity)
         ax.plot(ex, ey, color="#1f5fa8", linewidth=1.0, label="equity")
-        ax.axhline(
-            float(result.starting_cash), color="#888", linewidth=0.8, linestyle="--", label="starting cash"
-        )
+        ax.axhline(float(result.starting_cash), color="#888", linewidth=0.8, linestyle="--", label="starting cash")
         ax.set_title(f"Equity ({result.quote_currency})")
         ax.legend(loc="upper left")
         ax.set_xlim(x[0], x[-1])
@@ -398,7 +421,7 @@ def _equity_charts(result: BacktestResult) -> str:
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = np.where(peak > 0, equity / peak - 1.0, 0.0) * 100.0
     with _chart_style("drawdown"):
-        fig = Figure(figsize=(11, 2.4), layout="constrained")
+        fig = _figure(2.4)
         ax = fig.add_subplot()
         dx, dy = _reduce(x, depth)
         ax.fill_between(dx, dy, 0.0, color="#c62828", alpha=0.35, linewidth=0)
@@ -430,7 +453,7 @@ def _price_chart(result: BacktestResult, instrument: str, fills: list[FillRecord
         return f'<p class="note">{_e(instrument)}: no bars.</p>'
     x = _dates(bars.ts_close)
     with _chart_style(f"price-{index}"):
-        fig = Figure(figsize=(11, 3.6), layout="constrained")
+        fig = _figure(3.6)
         ax = fig.add_subplot()
         px, py = _reduce(x, np.asarray(bars.close, dtype=np.float64))
         ax.plot(px, py, color="#444", linewidth=0.8, label="close")

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,14 @@ def canonical_json(value: Any) -> str:
 
 def entry_hash(seq: int, ts_ns: int, actor: str, action: str, payload_json: str, prev_hash: str) -> str:
     body = canonical_json(
-        {"seq": seq, "ts": ts_ns, "actor": actor, "action": action, "payload": json.loads(payload_json),
-         "prev_hash": prev_hash}
+        {
+            "seq": seq,
+            "ts": ts_ns,
+            "actor": actor,
+            "action": action,
+            "payload": json.loads(payload_json),
+            "prev_hash": prev_hash,
+        }
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -112,8 +119,17 @@ class AuditLog:
                 for e in batch:
                     seq += 1
                     h = entry_hash(seq, e.ts_ns, e.actor, e.action, e.payload, prev)
-                    rows.append({"seq": seq, "ts_ns": e.ts_ns, "actor": e.actor, "action": e.action,
-                                 "payload": e.payload, "prev_hash": prev, "entry_hash": h})
+                    rows.append(
+                        {
+                            "seq": seq,
+                            "ts_ns": e.ts_ns,
+                            "actor": e.actor,
+                            "action": e.action,
+                            "payload": e.payload,
+                            "prev_hash": prev,
+                            "entry_hash": h,
+                        }
+                    )
                     prev = h
                 conn.execute(audit_table.insert(), rows)
         except SQLAlchemyError as exc:
@@ -165,18 +181,25 @@ def verify(url: str, head_path: str | Path | None = None) -> VerifyReport:
     expected_seq = 1
     for r in rows:
         if r.seq != expected_seq:
-            return VerifyReport(False, len(rows), expected_seq,
-                                f"record {expected_seq} is missing or out of order (found seq {r.seq} in its place)")
+            return VerifyReport(
+                False,
+                len(rows),
+                expected_seq,
+                f"record {expected_seq} is missing or out of order (found seq {r.seq} in its place)",
+            )
         try:
             recomputed = entry_hash(r.seq, r.ts_ns, r.actor, r.action, r.payload, r.prev_hash)
         except json.JSONDecodeError:
             return VerifyReport(False, len(rows), r.seq, f"record {r.seq}: payload is not valid JSON")
-        if r.prev_hash != prev:
-            return VerifyReport(False, len(rows), r.seq - 1,
-                                f"record {r.seq - 1} was altered: its recomputed hash differs from "
-                                f"prev_hash stored in record {r.seq}")
         if recomputed != r.entry_hash:
             return VerifyReport(False, len(rows), r.seq, f"record {r.seq}: contents do not match its hash")
+        if r.prev_hash != prev:
+            return VerifyReport(
+                False,
+                len(rows),
+                r.seq - 1,
+                f"record {r.seq - 1} was altered: its recomputed hash differs from prev_hash stored in record {r.seq}",
+            )
         prev = recomputed
         expected_seq += 1
     last_seq = expected_seq - 1
@@ -187,17 +210,21 @@ def verify(url: str, head_path: str | Path | None = None) -> VerifyReport:
         except (ValueError, KeyError, TypeError) as exc:
             return VerifyReport(False, len(rows), None, f"head file {head_path} is unreadable: {exc}")
         if head_seq > last_seq:
-            return VerifyReport(False, len(rows), last_seq + 1,
-                                f"records after {last_seq} are missing: the head file {head_path} "
-                                f"records seq {head_seq}")
+            return VerifyReport(
+                False,
+                len(rows),
+                last_seq + 1,
+                f"records after {last_seq} are missing: the head file {head_path} records seq {head_seq}",
+            )
         chain_hash_at_head = _hash_at(rows, head_seq)
         if chain_hash_at_head != head_hash:
-            return VerifyReport(False, len(rows), head_seq,
-                                f"record {head_seq} does not match the head hash saved in {head_path}")
+            return VerifyReport(
+                False, len(rows), head_seq, f"record {head_seq} does not match the head hash saved in {head_path}"
+            )
     return VerifyReport(True, len(rows), None, f"audit chain intact: {len(rows)} records")
 
 
-def _hash_at(rows: list[Any], seq: int) -> str:
+def _hash_at(rows: Sequence[Any], seq: int) -> str:
     if seq == 0:
         return GENESIS
     return str(rows[seq - 1].entry_hash)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from bot4.risk.modes import ControlMode
 
+_SLACK = 1e-12  # reaching a limit exactly must trip it despite binary rounding (1 - 0.8 < 0.2)
+
 
 class DrawdownGuard:
     def __init__(self, soft: float, hard: float) -> None:
@@ -26,8 +28,8 @@ class DrawdownGuard:
             return None
         dd = 1.0 - equity / self.peak
         self.drawdown = dd
-        if dd >= self.hard:
+        if dd >= self.hard - _SLACK:
             return ControlMode.EMERGENCY
-        if dd >= self.soft:
+        if dd >= self.soft - _SLACK:
             return ControlMode.REDUCE
         return None

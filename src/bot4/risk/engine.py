@@ -39,6 +39,7 @@ from bot4.risk.rules import Rule, default_rules
 from bot4.risk.state import InstrumentRisk, RiskState
 
 DAY_NS = 86_400 * 1_000_000_000
+_INF = float("inf")
 log = logging.getLogger(__name__)
 
 _NORMAL = ControlMode.NORMAL
@@ -54,6 +55,14 @@ class ModeChange:
     new: ControlMode
     actor: str
     reason: str
+
+
+_SYSTEM_PREFIX = SYSTEM_STRATEGY_ID + "-"
+
+
+def _is_system(order: Order) -> bool:
+    """The engine's own flattening orders: booked to the system id, or ids the engine numbers ``risk-N``."""
+    return order.strategy_id == SYSTEM_STRATEGY_ID or order.client_order_id.startswith(_SYSTEM_PREFIX)
 
 
 class RiskEngine:
@@ -73,13 +82,14 @@ class RiskEngine:
         self.limits = lim = limits or RiskLimits()
         self.state = RiskState(lim)
         self.rules: tuple[Rule, ...] = tuple(rules if rules is not None else default_rules(self.state))
+        self._checks = tuple(r.check for r in self.rules)  # bound once: the hot loop does no lookups
         self.store = ModeStore(state_dir)
         self.audit = audit
         self.drawdown = DrawdownGuard(lim.drawdown_soft, lim.drawdown_hard)
         w, cd = lim.breaker_window_ns, lim.breaker_cooldown_ns
         self.breakers: dict[str, CircuitBreaker] = {
             "runaway": CircuitBreaker(
-                "runaway", lim.runaway_denials_to_trip, lim.order_window_ns, cd, lim.runaway_mode
+                "runaway", lim.runaway_denials_to_trip, lim.runaway_window_ns, cd, lim.runaway_mode
             ),
             "slippage": CircuitBreaker("slippage", lim.slippage_events_to_trip, w, cd, lim.breaker_mode),
             "stale_data": CircuitBreaker("stale_data", lim.stale_events_to_trip, w, cd, lim.breaker_mode),
@@ -90,6 +100,7 @@ class RiskEngine:
         self._spreads: dict[str, SpreadMonitor] = {}
         self.mode_changes: list[ModeChange] = []
         self.denials = 0
+        self.bad_market_data = 0  # bars/quotes refused for NaN, inf or non-positive prices
         self.crisis = False
         self.last_var: var_methods.TailRisk | None = None
         self._equity_ccy = equity_currency
@@ -105,9 +116,11 @@ class RiskEngine:
         self._bars = 0
         self._equity_samples: list[float] = []
         self._last_sample_ts = -1
+        self.store.state_dir.mkdir(parents=True, exist_ok=True)
         record = self.store.read()
         self.state.mode = record.mode
         self._mode_version = record.version
+        self._mode_signature = (0, 0, 0)
         self._entry_actions_due = record.mode in (_REDUCE, _EMERGENCY)
 
     # -- RiskHook -------------------------------------------------------------------------------------
@@ -128,7 +141,7 @@ class RiskEngine:
             self._audit("mode-store", "mode_restored", {"mode": st.mode.value, "file": str(self.store.path)})
 
     def check(self, order: Order) -> str | None:
-        if order.strategy_id == SYSTEM_STRATEGY_ID and order.reduce_only:
+        if order.reduce_only and _is_system(order):
             return None  # the engine's own flattening is never blocked
         if self._pending is not None:
             self._apply_pending()
@@ -142,7 +155,7 @@ class RiskEngine:
             inst = st.instrument(order.instrument_id)
         px = order.price or order.trigger_price
         price = float(px) if px is not None else inst.last
-        if price <= 0.0 or inst.last <= 0.0:
+        if not (price > 0.0 and inst.last > 0.0):  # also refuses NaN
             return self._deny(order, f"NO_REFERENCE_PRICE: no market price seen yet for {order.instrument_id}", None)
         qty = order.quantity
         q = float(qty) if qty is not None else float(order.quote_quantity) / price  # type: ignore[arg-type]
@@ -153,10 +166,10 @@ class RiskEngine:
         st.o_qty = q
         st.o_delta = delta
         st.o_increases = abs(pos + delta) > abs(pos)
-        for rule in self.rules:
-            reason = rule.check(order, st)
+        for rule_check in self._checks:
+            reason = rule_check(order, st)
             if reason is not None:
-                return self._deny(order, reason, rule)
+                return self._deny(order, reason, self._rule_of(reason))
         n = len(st.order_times)
         st.order_times[st.order_idx] = now
         st.order_idx = (st.order_idx + 1) % n
@@ -174,6 +187,11 @@ class RiskEngine:
             if self._equity_ccy is None:
                 self._equity_ccy = inst.quote
                 self._refresh_cash()
+        if not (0.0 < close < _INF and 0.0 < high < _INF and 0.0 < low < _INF):
+            self.bad_market_data += 1  # never let NaN, inf or zero become a reference price
+            self._audit("market_data", "bad_bar", {"instrument": iid, "ts": ts, "high": repr(high),
+                                                    "low": repr(low), "close": repr(close)})
+            return
         self._update_market(inst, high, low, close)
         inst.last = close
         inst.last_ts = ts
@@ -209,8 +227,12 @@ class RiskEngine:
         if expected:
             adverse_bps = (float(fill.price) - expected) / expected * 1e4 * fill.side.sign
             limit_bps = self.limits.expected_slippage_bps * self.limits.slippage_multiple
-            self._breaker("slippage", adverse_bps > limit_bps, fill.ts_event,
-                          f"{fill.instrument_id} filled {adverse_bps:.1f} bps from the reference (limit {limit_bps:g})")
+            self._breaker(
+                "slippage",
+                adverse_bps > limit_bps,
+                fill.ts_event,
+                f"{fill.instrument_id} filled {adverse_bps:.1f} bps from the reference (limit {limit_bps:g})",
+            )
         self._evaluate(fill.ts_event)
 
     # -- more inputs (quotes, venue events, API health, heartbeats) --------------------------------------
@@ -218,6 +240,9 @@ class RiskEngine:
     def on_quote(self, quote: QuoteTick) -> None:
         """Top of book: the reference price becomes the mid; abnormal spreads feed the spread breaker."""
         inst = self.state.instrument(quote.instrument_id)
+        if not (0.0 < quote.bid < _INF and 0.0 < quote.ask < _INF):
+            self.bad_market_data += 1
+            return
         if quote.bid > 0 and quote.ask > 0:
             inst.last = (quote.bid + quote.ask) * 0.5
             inst.last_ts = quote.ts_event
@@ -225,9 +250,13 @@ class RiskEngine:
         if monitor is None:
             monitor = self._spreads[quote.instrument_id] = SpreadMonitor(self.limits.spread_multiple)
         bad = monitor.observe(quote.bid, quote.ask)
-        self._breaker("spread", bad, quote.ts_event,
-                      f"{quote.instrument_id} spread {quote.ask - quote.bid:.10g} is over "
-                      f"{self.limits.spread_multiple:g}x its normal")
+        self._breaker(
+            "spread",
+            bad,
+            quote.ts_event,
+            f"{quote.instrument_id} spread {quote.ask - quote.bid:.10g} is over "
+            f"{self.limits.spread_multiple:g}x its normal",
+        )
 
     def on_order_event(self, event: OrderEvent) -> None:
         """Venue outcomes: a storm of rejections trips the reject breaker."""
@@ -325,13 +354,16 @@ class RiskEngine:
             for inst in self.state.instruments.values():
                 if inst.last_ts:
                     age = now - inst.last_ts
-                    self._breaker("stale_data", age > lim.max_data_age_ns, now,
-                                  f"{inst.iid} price is {age / 1e6:.0f} ms old")
+                    self._breaker(
+                        "stale_data", age > lim.max_data_age_ns, now, f"{inst.iid} price is {age / 1e6:.0f} ms old"
+                    )
         mode = self.state.mode
         if mode is _EMERGENCY:
             self._emergency_follow_up()
         elif mode is _REDUCE and lim.reduce_stage_fraction > 0 and now >= self._next_stage:
             self._reduce_stage(now)
+        if len(self._expected) > 10_000:  # reference prices of market orders that never filled
+            self._expected.clear()
         if self.audit is not None:
             self.audit.flush()
 
@@ -341,15 +373,17 @@ class RiskEngine:
         ready = [i for i in self.state.instruments.values() if len(i.returns) >= window]
         if len(ready) < 2:
             return
-        matrix = np.corrcoef(np.array([i.returns[-window:] for i in ready], dtype=np.float64))
+        data = np.array([i.returns[-window:] for i in ready], dtype=np.float64)
+        matrix = np.atleast_2d(np.asarray(np.corrcoef(data), dtype=np.float64))
         for a, inst in enumerate(ready):
-            inst.corr = {other.iid: float(matrix[a, b]) for b, other in enumerate(ready)
-                         if b != a and np.isfinite(matrix[a, b])}
+            inst.corr = {
+                other.iid: float(matrix[a, b]) for b, other in enumerate(ready) if b != a and np.isfinite(matrix[a, b])
+            }
 
     def refresh_var(self) -> None:
         """Portfolio VaR from recent equity returns; over the limit turns crisis mode on."""
         lim = self.limits
-        eq = np.asarray(self._equity_samples[-lim.var_window - 1:], dtype=np.float64)
+        eq = np.asarray(self._equity_samples[-lim.var_window - 1 :], dtype=np.float64)
         if eq.size < 31 or np.any(eq <= 0):
             return
         returns = eq[1:] / eq[:-1] - 1.0
@@ -360,7 +394,7 @@ class RiskEngine:
         except ValueError:
             return
         self.last_var = risk
-        reason = var_methods.breaches(risk, lim.var_limit)
+        reason = var_methods.breaches(risk, lim.var_limit, lim.es_limit)
         if reason is not None and not self.crisis:
             self.set_crisis(True, "var", reason)
 
@@ -369,11 +403,23 @@ class RiskEngine:
     def _now(self) -> int:
         return self._control.now_ns() if self._control is not None else self.state.now
 
+    def _rule_of(self, reason: str) -> Rule | None:
+        code = reason.split(":", 1)[0]
+        return next((r for r in self.rules if r.code == code), None)
+
     def _deny(self, order: Order, reason: str, rule: Rule | None) -> str:
         self.denials += 1
         st = self.state
-        self._audit("risk", "order_denied", {"order": order.client_order_id, "strategy": order.strategy_id,
-                                             "instrument": order.instrument_id, "reason": reason})
+        self._audit(
+            "risk",
+            "order_denied",
+            {
+                "order": order.client_order_id,
+                "strategy": order.strategy_id,
+                "instrument": order.instrument_id,
+                "reason": reason,
+            },
+        )
         if rule is not None and rule.counts_as_runaway:
             self._breaker("runaway", True, st.now, f"{order.strategy_id}: {reason}")
         return reason
@@ -381,8 +427,11 @@ class RiskEngine:
     def _breaker(self, name: str, bad: bool, now: int, detail: str) -> None:
         breaker = self.breakers[name]
         if breaker.record(bad, now):
-            self._audit(f"breaker:{name}", "breaker_trip", {"detail": detail, "mode": breaker.mode.value,
-                                                            "trips": breaker.trips})
+            self._audit(
+                f"breaker:{name}",
+                "breaker_trip",
+                {"detail": detail, "mode": breaker.mode.value, "trips": breaker.trips},
+            )
             self.escalate(breaker.mode, f"breaker:{name}", detail)
 
     def _evaluate(self, now: int) -> None:
@@ -397,8 +446,9 @@ class RiskEngine:
         if loss > st.max_daily_loss and self._daily_tripped_day != day:
             self._daily_tripped_day = day
             self._audit("daily_loss", "limit_breach", {"loss": loss, "limit": st.max_daily_loss})
-            self.escalate(self.limits.daily_loss_mode, "daily_loss",
-                          f"today's loss {loss:.2f} exceeds {st.max_daily_loss:.2f}")
+            self.escalate(
+                self.limits.daily_loss_mode, "daily_loss", f"today's loss {loss:.2f} exceeds {st.max_daily_loss:.2f}"
+            )
         want = self.drawdown.update(st.equity)
         if want is not None and want.severity > st.mode.severity:
             dd = self.drawdown.drawdown
@@ -451,12 +501,17 @@ class RiskEngine:
         if store.sentinel_present() and self.state.mode is not _EMERGENCY:
             self._audit("sentinel", "operator_action", {"requested": "EMERGENCY", "file": str(store.sentinel)})
             self._transition(_EMERGENCY, "sentinel", f"sentinel file {store.sentinel} present")
+        signature = store.signature()
+        if signature == self._mode_signature:
+            return
+        self._mode_signature = signature
         record = store.read()
         if record.version != self._mode_version:
             self._mode_version = record.version
             if record.mode is not self.state.mode:
-                self._transition(record.mode, record.actor or "mode-file", record.reason or "mode file changed",
-                                 persist=False)
+                self._transition(
+                    record.mode, record.actor or "mode-file", record.reason or "mode file changed", persist=False
+                )
 
     def _transition(self, new: ControlMode, actor: str, reason: str, *, persist: bool = True) -> None:
         st = self.state
@@ -497,10 +552,10 @@ class RiskEngine:
         if control is None:
             return
         working = control.open_orders()
-        if any(o.strategy_id != SYSTEM_STRATEGY_ID for o in working):
+        if not all(_is_system(o) for o in working):
             control.cancel_all("EMERGENCY follow-up")
             working = []
-        if control.net_positions() and not any(o.strategy_id == SYSTEM_STRATEGY_ID for o in working):
+        if control.net_positions() and not any(_is_system(o) for o in working):
             sent = control.flatten_all("EMERGENCY follow-up")
             self._audit("risk", "flatten_retry", {"flatten_orders": sent})
 

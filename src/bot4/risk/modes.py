@@ -59,6 +59,8 @@ class ModeStore:
         self.state_dir = Path(state_dir)
         self.path = self.state_dir / MODE_FILE
         self.sentinel = self.state_dir / SENTINEL_FILE
+        self._path_str = str(self.path)
+        self._sentinel_str = str(self.sentinel)
 
     def read(self) -> ModeRecord:
         try:
@@ -85,14 +87,15 @@ class ModeStore:
         return record
 
     def sentinel_present(self) -> bool:
-        return self.sentinel.exists()
+        return os.path.exists(self._sentinel_str)
 
-    def mtime_ns(self) -> int:
-        """Cheap change detection: the engine only re-reads the file when this moves."""
+    def signature(self) -> tuple[int, int, int]:
+        """Cheap change detection (inode, mtime, size): the engine re-reads the file only when it moves."""
         try:
-            return self.path.stat().st_mtime_ns
+            st = os.stat(self._path_str)
         except FileNotFoundError:
-            return 0
+            return (0, 0, 0)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -14,7 +14,9 @@ from typing import ClassVar, Protocol
 
 from bot4.model.orders import Order
 from bot4.risk.modes import ControlMode
-from bot4.risk.state import RiskState
+from bot4.risk.state import FLOAT_SLACK, RiskState
+
+_REDUCE = ControlMode.REDUCE
 
 
 class Rule(Protocol):
@@ -79,15 +81,18 @@ class PriceBand(_Base):
 
     def __init__(self, band: float) -> None:
         self.band = band
+        self._band = band * FLOAT_SLACK
 
     def check(self, order: Order, state: RiskState) -> str | None:
         ref = state.o_inst.last
         for px in (order.price, order.trigger_price):
             if px is not None:
                 dev = abs(float(px) / ref - 1.0)
-                if dev > self.band:
-                    return (f"{self.code}: price {px} is {dev:.2%} from the reference {ref:.10g}; "
-                            f"the band is {self.band:.2%}")
+                if dev > self._band:
+                    return (
+                        f"{self.code}: price {px} is {dev:.2%} from the reference {ref:.10g}; "
+                        f"the band is {self.band:.2%}"
+                    )
         return None
 
 
@@ -99,9 +104,11 @@ class MaxPosition(_Base):
             return None
         after = abs(state.o_inst.qty + state.o_delta) * state.o_price
         if after > state.max_position_value:
-            return (f"{self.code}: position value after the order {after:.2f} exceeds "
-                    f"{state.max_position_value:.2f} ({state.limits.max_position_fraction * state.budget_factor:.2%} "
-                    f"of equity {state.equity:.2f})")
+            return (
+                f"{self.code}: position value after the order {after:.2f} exceeds "
+                f"{state.max_position_value:.2f} ({state.limits.max_position_fraction * state.budget_factor:.2%} "
+                f"of equity {state.equity:.2f})"
+            )
         return None
 
 
@@ -114,9 +121,11 @@ class AssetConcentration(_Base):
         inst = state.o_inst
         after = abs(state.asset_net.get(inst.base, 0.0) + state.o_delta * state.o_price)
         if after > state.max_asset_value:
-            return (f"{self.code}: exposure to {inst.base} after the order {after:.2f} exceeds "
-                    f"{state.max_asset_value:.2f} ({state.limits.max_asset_concentration * state.budget_factor:.2%} "
-                    f"of equity)")
+            return (
+                f"{self.code}: exposure to {inst.base} after the order {after:.2f} exceeds "
+                f"{state.max_asset_value:.2f} ({state.limits.max_asset_concentration * state.budget_factor:.2%} "
+                f"of equity)"
+            )
         return None
 
 
@@ -130,8 +139,10 @@ class VenueLeverage(_Base):
         p = state.o_price
         after = state.venue_gross.get(inst.venue, 0.0) + (abs(inst.qty + state.o_delta) - abs(inst.qty)) * p
         if after > state.max_venue_gross:
-            return (f"{self.code}: gross exposure on {inst.venue} after the order {after:.2f} exceeds "
-                    f"{state.max_venue_gross:.2f} ({state.limits.max_venue_leverage * state.budget_factor:g}x equity)")
+            return (
+                f"{self.code}: gross exposure on {inst.venue} after the order {after:.2f} exceeds "
+                f"{state.max_venue_gross:.2f} ({state.limits.max_venue_leverage * state.budget_factor:g}x equity)"
+            )
         return None
 
 
@@ -140,26 +151,36 @@ class RiskPerTrade(_Base):
 
     code = "RISK_PER_TRADE"
 
+    def __init__(self, default_stop_fraction: float) -> None:
+        self.default_stop = default_stop_fraction
+
     def check(self, order: Order, state: RiskState) -> str | None:
         if not state.o_increases:
             return None
-        risk = abs(state.o_delta) * state.stop_distance(state.o_inst, state.o_price)
+        risk = abs(state.o_delta) * (state.o_inst.stop_dist or state.o_price * self.default_stop)
         if risk > state.max_trade_risk:
-            return (f"{self.code}: loss at the stop {risk:.2f} exceeds {state.max_trade_risk:.2f} "
-                    f"({state.limits.max_risk_per_trade * state.budget_factor:.2%} of equity)")
+            return (
+                f"{self.code}: loss at the stop {risk:.2f} exceeds {state.max_trade_risk:.2f} "
+                f"({state.limits.max_risk_per_trade * state.budget_factor:.2%} of equity)"
+            )
         return None
 
 
 class PortfolioHeat(_Base):
     code = "PORTFOLIO_HEAT"
 
+    def __init__(self, default_stop_fraction: float) -> None:
+        self.default_stop = default_stop_fraction
+
     def check(self, order: Order, state: RiskState) -> str | None:
         if not state.o_increases:
             return None
-        heat = state.heat + abs(state.o_delta) * state.stop_distance(state.o_inst, state.o_price)
+        heat = state.heat + abs(state.o_delta) * (state.o_inst.stop_dist or state.o_price * self.default_stop)
         if heat > state.max_heat:
-            return (f"{self.code}: total loss at the stops {heat:.2f} would exceed {state.max_heat:.2f} "
-                    f"({state.limits.max_portfolio_heat * state.budget_factor:.2%} of equity)")
+            return (
+                f"{self.code}: total loss at the stops {heat:.2f} would exceed {state.max_heat:.2f} "
+                f"({state.limits.max_portfolio_heat * state.budget_factor:.2%} of equity)"
+            )
         return None
 
 
@@ -188,8 +209,10 @@ class CorrelationCap(_Base):
             # same-way exposure to positively correlated assets (or opposite-way to negatively correlated)
             effective = c if (other.qty > 0) == (direction > 0) else -c
             if effective > self.cap:
-                return (f"{self.code}: {inst.iid} has correlation {c:.3f} with held {other.iid}; "
-                        f"adding exposure is capped at {self.cap:g}")
+                return (
+                    f"{self.code}: {inst.iid} has correlation {c:.3f} with held {other.iid}; "
+                    f"adding exposure is capped at {self.cap:g}"
+                )
         return None
 
 
@@ -197,12 +220,16 @@ class OrderRate(_Base):
     code = "ORDER_RATE"
     counts_as_runaway = True
 
+    def __init__(self, window_ns: int) -> None:
+        self.window_ns = window_ns
+
     def check(self, order: Order, state: RiskState) -> str | None:
-        oldest = state.order_times[state.order_idx]
-        if state.now - oldest < state.limits.order_window_ns:
+        if state.now - state.order_times[state.order_idx] < self.window_ns:
             lim = state.limits
-            return (f"{self.code}: {lim.max_orders_per_window} orders already sent in the last "
-                    f"{lim.order_window_ns / 1e9:g} s")
+            return (
+                f"{self.code}: {lim.max_orders_per_window} orders already sent in the last "
+                f"{lim.order_window_ns / 1e9:g} s"
+            )
         return None
 
 
@@ -210,8 +237,11 @@ class TotalOrders(_Base):
     code = "TOTAL_ORDERS"
     counts_as_runaway = True
 
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+
     def check(self, order: Order, state: RiskState) -> str | None:
-        if state.total_orders >= state.limits.max_total_orders:
+        if state.total_orders >= self.cap:
             return f"{self.code}: the cap of {state.limits.max_total_orders} orders in this run is reached"
         return None
 
@@ -224,8 +254,10 @@ class DailyLoss(_Base):
             return None
         loss = state.day_start_equity - state.equity
         if loss > state.max_daily_loss:
-            return (f"{self.code}: today's loss {loss:.2f} exceeds {state.max_daily_loss:.2f} "
-                    f"({state.limits.daily_loss_limit:.2%} of the day's starting equity)")
+            return (
+                f"{self.code}: today's loss {loss:.2f} exceeds {state.max_daily_loss:.2f} "
+                f"({state.limits.daily_loss_limit:.2%} of the day's starting equity)"
+            )
         return None
 
 
@@ -235,13 +267,17 @@ class ReduceOnly(_Base):
     code = "REDUCE_ONLY"
 
     def check(self, order: Order, state: RiskState) -> str | None:
-        if not state.o_increases:
+        if not order.reduce_only and state.mode is not _REDUCE:
             return None
-        if state.mode is ControlMode.REDUCE:
-            return f"{self.code}: mode is REDUCE; only orders that reduce a position are allowed"
-        if order.reduce_only:
-            return f"{self.code}: the order is reduce-only but would increase the {order.instrument_id} position"
-        return None
+        pos = state.o_inst.qty
+        delta = state.o_delta
+        if pos != 0.0 and (delta > 0.0) != (pos > 0.0) and abs(delta) <= abs(pos) * FLOAT_SLACK:
+            return None
+        why = "mode is REDUCE" if state.mode is ControlMode.REDUCE else "the order is reduce-only"
+        return (
+            f"{self.code}: {why}; {order.side.value} {state.o_qty:.8g} does not reduce the "
+            f"{order.instrument_id} position {pos:.8g}"
+        )
 
 
 class StaleData(_Base):
@@ -249,13 +285,18 @@ class StaleData(_Base):
 
     code = "STALE_DATA"
 
+    def __init__(self, max_age_ns: int) -> None:
+        self.max_age_ns = max_age_ns
+
     def check(self, order: Order, state: RiskState) -> str | None:
         if not state.o_increases:
             return None
         age = state.now - state.o_inst.last_ts
-        if age > state.limits.max_data_age_ns:
-            return (f"{self.code}: the last {order.instrument_id} price is {age / 1e6:.0f} ms old "
-                    f"(limit {state.limits.max_data_age_ns / 1e6:.0f} ms)")
+        if age > self.max_age_ns:
+            return (
+                f"{self.code}: the last {order.instrument_id} price is {age / 1e6:.0f} ms old "
+                f"(limit {state.limits.max_data_age_ns / 1e6:.0f} ms)"
+            )
         return None
 
 
@@ -264,8 +305,8 @@ def default_rules(state: RiskState) -> list[Rule]:
     lim = state.limits
     rules: list[Rule] = [
         ReduceOnly(),
-        OrderRate(),
-        TotalOrders(),
+        OrderRate(lim.order_window_ns),
+        TotalOrders(lim.max_total_orders),
         MaxOrderQuantity(lim.max_order_quantity),
         MaxOrderNotional(lim.max_order_notional),
         PriceBand(lim.price_band),
@@ -273,10 +314,10 @@ def default_rules(state: RiskState) -> list[Rule]:
         MaxPosition(),
         AssetConcentration(),
         VenueLeverage(),
-        RiskPerTrade(),
-        PortfolioHeat(),
+        RiskPerTrade(lim.default_stop_fraction),
+        PortfolioHeat(lim.default_stop_fraction),
         CorrelationCap(lim.max_correlation),
     ]
     if lim.live:
-        rules.insert(1, StaleData())
+        rules.insert(1, StaleData(lim.max_data_age_ns))
     return rules

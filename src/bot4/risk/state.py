@@ -13,6 +13,10 @@ from decimal import Decimal
 from bot4.risk.limits import RiskLimits
 from bot4.risk.modes import ControlMode
 
+#: Float limits are widened by this relative hair so that exactly reaching a limit is not denied by
+#: binary rounding (1.05 - 1 > 0.05 in floats). Money limits compared in Decimal need no slack.
+FLOAT_SLACK = 1.0 + 1e-12
+
 
 def parse_instrument_id(instrument_id: str) -> tuple[str, str, str]:
     """``VENUE:BASE/QUOTE`` -> (venue, base, quote), the id format bot4 uses everywhere."""
@@ -27,8 +31,24 @@ class InstrumentRisk:
     """Per-instrument exposure and market view."""
 
     __slots__ = (
-        "atr", "base", "corr", "iid", "last", "last_ts", "prev_close", "qty", "qty_d", "quote", "ref_d",
-        "ref_d_src", "returns", "stop_dist", "stop_price", "tr_n", "tr_sum", "venue",
+        "atr",
+        "base",
+        "corr",
+        "iid",
+        "last",
+        "last_ts",
+        "prev_close",
+        "qty",
+        "qty_d",
+        "quote",
+        "ref_d",
+        "ref_d_src",
+        "returns",
+        "stop_dist",
+        "stop_price",
+        "tr_n",
+        "tr_sum",
+        "venue",
     )
 
     def __init__(self, instrument_id: str) -> None:
@@ -52,6 +72,13 @@ class InstrumentRisk:
 
 class RiskState:
     """The live picture the rules compare against."""
+
+    __slots__ = (
+        "asset_net", "budget_factor", "cash", "day_index", "day_start_equity", "equity", "heat", "instruments",
+        "limits", "max_asset_value", "max_daily_loss", "max_heat", "max_position_value", "max_trade_risk",
+        "max_venue_gross", "mode", "now", "o_delta", "o_increases", "o_inst", "o_price", "o_qty", "open_positions",
+        "order_idx", "order_times", "total_orders", "venue_gross",
+    )
 
     def __init__(self, limits: RiskLimits) -> None:
         self.limits = limits
@@ -95,13 +122,13 @@ class RiskState:
     def refresh_limits(self) -> None:
         lim = self.limits
         eq = self.equity if self.equity > 0 else 0.0
-        f = self.budget_factor
+        f = self.budget_factor * FLOAT_SLACK
         self.max_position_value = eq * lim.max_position_fraction * f
         self.max_asset_value = eq * lim.max_asset_concentration * f
         self.max_venue_gross = eq * lim.max_venue_leverage * f
         self.max_trade_risk = eq * lim.max_risk_per_trade * f
         self.max_heat = eq * lim.max_portfolio_heat * f
-        self.max_daily_loss = self.day_start_equity * lim.daily_loss_limit
+        self.max_daily_loss = self.day_start_equity * lim.daily_loss_limit * FLOAT_SLACK
 
     def revalue(self) -> None:
         """Recompute equity and the exposure aggregates from positions and reference prices."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import stats  # type: ignore[import-untyped]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -61,12 +61,7 @@ def parametric(returns: npt.ArrayLike, confidence: float = 0.99) -> TailRisk:
 
 def cornish_fisher_z(z: FloatArray | float, skew: float, excess_kurt: float) -> FloatArray | float:
     """The Cornish-Fisher expansion of a standard normal quantile ``z``."""
-    return (
-        z
-        + (z**2 - 1) * skew / 6
-        + (z**3 - 3 * z) * excess_kurt / 24
-        - (2 * z**3 - 5 * z) * skew**2 / 36
-    )
+    return z + (z**2 - 1) * skew / 6 + (z**3 - 3 * z) * excess_kurt / 24 - (2 * z**3 - 5 * z) * skew**2 / 36
 
 
 def cornish_fisher(returns: npt.ArrayLike, confidence: float = 0.99, grid: int = 2000) -> TailRisk:

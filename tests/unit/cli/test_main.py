@@ -96,3 +96,16 @@ def test_strategies_when_listed_then_builtins_with_parameters(capsys: pytest.Cap
     listing = {s["name"]: s for s in json.loads(out)}
     assert {"ema_cross", "rsi_reversion"} <= set(listing)
     assert [p["name"] for p in listing["ema_cross"]["parameters"]] == ["fast", "slow", "size"]
+
+
+@pytest.mark.parametrize("kind", ["unknown-dialect", "path-under-a-file"])
+def test_backtest_when_result_store_unusable_then_one_line_naming_url(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    url = "nosuchdialect://x" if kind == "unknown-dialect" else f"sqlite:///{blocker}/runs.sqlite"
+    code, _, err = run(capsys, "backtest", "--db", url)
+    assert code == 2
+    _assert_one_clean_line(err)
+    assert f"cannot store results in {url}" in err

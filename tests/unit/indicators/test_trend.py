@@ -11,10 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import talib
-import talib.abstract
+from talib import abstract as _abstract
 
 from bot4.indicators import trend
-from bot4.indicators.base import FloatArray, IndicatorError, get, stream
+from bot4.indicators.base import FloatArray, Indicator, IndicatorError, get, stream
+
+#: ``talib.abstract`` builds its ``Function`` at run time; its stubs do not declare it.
+abstract: Any = _abstract
 
 #: (file under shared data, rows): tiny BTC-pair prices, sparse/gappy series, large BTC prices.
 DATASETS: tuple[tuple[str, int], ...] = (
@@ -51,6 +54,13 @@ MIN_PERIOD = {"ADX": 2, "ADXR": 2, "PLUS_DI": 1, "MINUS_DI": 1, "AROON": 2, "ARO
 
 def _case_id(case: tuple[str, dict[str, Any]]) -> str:
     return case[0] + "".join(f"-{k}={v}" for k, v in case[1].items())
+
+
+def make(name: str, **params: Any) -> Indicator:
+    """A streaming instance of a registered indicator."""
+    cls: Any = get(name).streaming
+    ind: Indicator = cls(**params)
+    return ind
 
 
 @cache
@@ -97,7 +107,7 @@ def test_both_forms_when_run_on_real_candles_then_equal_talib_bit_for_bit(
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_lookback_when_constructed_then_equals_talib_lookback(case: tuple[str, dict[str, Any]]) -> None:
     name, params = case
-    assert get(name).streaming(**params).lookback == talib.abstract.Function(name, **params).lookback
+    assert make(name, **params).lookback == abstract.Function(name, **params).lookback
 
 
 def _flat_and_tied(n: int = 300) -> pd.DataFrame:
@@ -160,7 +170,7 @@ def test_vectorized_when_an_input_is_not_finite_then_error_names_field_and_index
 
 @pytest.mark.parametrize("name", NAMES)
 def test_streaming_when_an_input_is_nan_then_error_names_the_field(name: str) -> None:
-    ind = get(name).streaming()
+    ind = make(name)
     fields = get(name).streaming.inputs
     ind.update(*([1.0] * len(fields)))
     with pytest.raises(IndicatorError, match=rf"{name} {fields[-1]} input is nan"):
@@ -180,7 +190,7 @@ def test_vectorized_when_inputs_differ_in_length_then_error_names_the_short_one(
 def test_period_when_below_talib_minimum_then_refused_in_both_forms(name: str) -> None:
     low = MIN_PERIOD[name] - 1
     with pytest.raises(IndicatorError, match=rf"timeperiod must be >= {MIN_PERIOD[name]}, got {low}"):
-        get(name).streaming(timeperiod=low)
+        make(name, timeperiod=low)
     with pytest.raises(IndicatorError, match="timeperiod must be >="):
         get(name).vectorized(*_arrays(name), timeperiod=low)
 
@@ -194,7 +204,7 @@ def test_vectorized_when_period_longer_than_data_then_refused(name: str) -> None
 @pytest.mark.parametrize("name", NAMES)
 def test_period_when_not_an_integer_then_refused(name: str) -> None:
     with pytest.raises(IndicatorError, match=r"timeperiod must be an integer, got 14\.0"):
-        get(name).streaming(timeperiod=14.0)
+        make(name, timeperiod=14.0)
 
 
 # ---------------------------------------------------------------------------------------------------

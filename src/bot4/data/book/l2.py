@@ -8,7 +8,7 @@ list of a few hundred ints, which measured faster than a heap+dict for 500-level
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from bot4.data.book.errors import BookNotReady, CrossedBook, InvalidLevel
 
@@ -41,9 +41,13 @@ class L2Book:
         self.valid = False
         self.clear()
         for side_bid, levels in ((True, bids), (False, asks)):
+            seen = self.bids if side_bid else self.asks
             for price, size in levels:
-                if size == 0:
-                    raise InvalidLevel(f"snapshot {'bid' if side_bid else 'ask'} at {price}: size 0")
+                if size == 0 or price in seen:
+                    raise InvalidLevel(
+                        f"snapshot {'bid' if side_bid else 'ask'} at {price}: "
+                        f"{'size 0' if size == 0 else 'duplicate price level'}"
+                    )
                 self.apply(side_bid, price, size)
         self.check_not_crossed()
         self.last_update_id = update_id
@@ -53,8 +57,9 @@ class L2Book:
         """Set one level (size 0 removes it). No cross check: messages are checked as a whole."""
         if price <= 0 or size < 0:
             self.valid = False
-            raise InvalidLevel(f"{'bid' if is_bid else 'ask'} level price={price} size={size}: "
-                               "price must be > 0 and size >= 0")
+            raise InvalidLevel(
+                f"{'bid' if is_bid else 'ask'} level price={price} size={size}: price must be > 0 and size >= 0"
+            )
         if is_bid:
             levels, prices = self.bids, self._bid_px
         else:
@@ -79,8 +84,9 @@ class L2Book:
     def check_not_crossed(self) -> None:
         if self._bid_px and self._ask_px and self._bid_px[-1] >= self._ask_px[0]:
             self.valid = False
-            raise CrossedBook(f"best bid {self._bid_px[-1]} >= best ask {self._ask_px[0]} "
-                              f"(after update {self.last_update_id})")
+            raise CrossedBook(
+                f"best bid {self._bid_px[-1]} >= best ask {self._ask_px[0]} (after update {self.last_update_id})"
+            )
 
     def reduce(self, is_bid: bool, price: int, size: int) -> None:
         """Take ``size`` off a level (liquidity consumed by a simulated order); removes it at zero."""
@@ -105,13 +111,19 @@ class L2Book:
     def bid_levels(self, n: int | None = None) -> list[Level]:
         """Best first."""
         bp = self._bid_px
-        px = bp[::-1] if n is None else bp[max(0, len(bp) - n):][::-1]
+        px = bp[::-1] if n is None else bp[max(0, len(bp) - n) :][::-1]
         return [(p, self.bids[p]) for p in px]
 
     def ask_levels(self, n: int | None = None) -> list[Level]:
         """Best first."""
         px = self._ask_px if n is None else self._ask_px[:n]
         return [(p, self.asks[p]) for p in px]
+
+    def iter_levels(self, is_bid: bool) -> Iterator[Level]:
+        """Best first, lazily (no copy): do not change the book while iterating."""
+        levels = self.bids if is_bid else self.asks
+        for p in reversed(self._bid_px) if is_bid else self._ask_px:
+            yield p, levels[p]
 
     def levels(self, is_bid: bool, n: int | None = None) -> list[Level]:
         return self.bid_levels(n) if is_bid else self.ask_levels(n)

@@ -104,8 +104,10 @@ class L3Book:
             return
         if self.on_cross == "reject":
             self.valid = False
-            raise CrossedBook(f"order {order_id} {'bid' if is_bid else 'ask'} at {price} crosses the best "
-                              f"{'ask' if is_bid else 'bid'} {opp[0]}")
+            raise CrossedBook(
+                f"order {order_id} {'bid' if is_bid else 'ask'} at {price} crosses the best "
+                f"{'ask' if is_bid else 'bid'} {opp[0]}"
+            )
         for level_price, _ in self.l2.levels(not is_bid):
             if (level_price > price) if is_bid else (level_price < price):
                 break

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot4.data.book.errors import BookError
+from bot4.data.book.errors import BookError, InvalidLevel
 from bot4.data.book.l2 import Level
 from bot4.data.book.scale import Scale
 from bot4.data.book.sync import BybitBookMessage, DepthDiff, DepthSnapshot
@@ -30,6 +30,8 @@ class FeedError(BookError):
 def _levels(raw: Any, scale: Scale, where: str) -> list[Level]:
     try:
         return [(scale.ticks(p, f"{where} price"), scale.lots(s, f"{where} size")) for p, s in raw]
+    except InvalidLevel:
+        raise
     except (TypeError, ValueError) as exc:
         raise FeedError(f"{where}: {exc}") from None
 
@@ -52,10 +54,16 @@ def load_bybit_orderbook(path: Path, scale: Scale) -> list[BybitBookMessage]:
         try:
             msg = json.loads(line)
             data, kind = msg["data"], msg["type"]
-            out.append(BybitBookMessage(
-                is_snapshot=kind == "snapshot", update_id=int(data["u"]), seq=int(data.get("seq", 0)),
-                ts_ms=int(msg["ts"]), bids=_levels(data["b"], scale, f"{where} b"),
-                asks=_levels(data["a"], scale, f"{where} a")))
+            out.append(
+                BybitBookMessage(
+                    is_snapshot=kind == "snapshot",
+                    update_id=int(data["u"]),
+                    seq=int(data.get("seq", 0)),
+                    ts_ms=int(msg["ts"]),
+                    bids=_levels(data["b"], scale, f"{where} b"),
+                    asks=_levels(data["a"], scale, f"{where} a"),
+                )
+            )
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise FeedError(f"{where}: not a Bybit order-book message ({exc!r})") from None
     return out
@@ -150,8 +158,16 @@ def load_tardis_quotes(path: Path, instrument_id: str) -> list[QuoteTick]:
     out = []
     for n, r in enumerate(_csv_rows(path), 2):
         try:
-            out.append(QuoteTick(instrument_id, int(r["timestamp"]) * 1000, float(r["bid_price"]),
-                                 float(r["bid_amount"]), float(r["ask_price"]), float(r["ask_amount"])))
+            out.append(
+                QuoteTick(
+                    instrument_id,
+                    int(r["timestamp"]) * 1000,
+                    float(r["bid_price"]),
+                    float(r["bid_amount"]),
+                    float(r["ask_price"]),
+                    float(r["ask_amount"]),
+                )
+            )
         except (KeyError, ValueError) as exc:
             raise FeedError(f"{path.name} row {n}: {exc!r}") from None
     return out
@@ -163,8 +179,16 @@ def load_tardis_trades(path: Path, instrument_id: str) -> list[TradeTick]:
     for n, r in enumerate(_csv_rows(path), 2):
         try:
             side = r["side"].upper()
-            out.append(TradeTick(instrument_id, int(r["timestamp"]) * 1000, float(r["price"]),
-                                 float(r["amount"]), side if side in ("BUY", "SELL") else "", r["id"]))
+            out.append(
+                TradeTick(
+                    instrument_id,
+                    int(r["timestamp"]) * 1000,
+                    float(r["price"]),
+                    float(r["amount"]),
+                    side if side in ("BUY", "SELL") else "",
+                    r["id"],
+                )
+            )
         except (KeyError, ValueError) as exc:
             raise FeedError(f"{path.name} row {n}: {exc!r}") from None
     return out
@@ -176,8 +200,10 @@ def load_binance_quotes_parquet(path: Path, instrument_id: str) -> list[QuoteTic
     df = pd.read_parquet(path)
     ts = df["timestamp"].astype("int64").to_numpy()
     unit = 10**6 if str(df["timestamp"].dtype).startswith("datetime64[ms") else 1
-    return [QuoteTick(instrument_id, int(t) * unit, float(b), float(bs), float(a), float(az))
-            for t, b, bs, a, az in zip(ts, df["bid"], df["bid_size"], df["ask"], df["ask_size"], strict=True)]
+    return [
+        QuoteTick(instrument_id, int(t) * unit, float(b), float(bs), float(a), float(az))
+        for t, b, bs, a, az in zip(ts, df["bid"], df["bid_size"], df["ask"], df["ask_size"], strict=True)
+    ]
 
 
 def load_binance_trades_parquet(path: Path, instrument_id: str) -> list[TradeTick]:
@@ -187,7 +213,7 @@ def load_binance_trades_parquet(path: Path, instrument_id: str) -> list[TradeTic
     df = pd.read_parquet(path)
     ts = df["timestamp"].astype("int64").to_numpy()
     unit = 10**6 if str(df["timestamp"].dtype).startswith("datetime64[ms") else 1
-    return [TradeTick(instrument_id, int(t) * unit, float(p), float(q), "SELL" if str(bm) == "True" else "BUY",
-                      str(tid))
-            for t, p, q, bm, tid in zip(ts, df["price"], df["quantity"], df["buyer_maker"], df["trade_id"],
-                                        strict=True)]
+    return [
+        TradeTick(instrument_id, int(t) * unit, float(p), float(q), "SELL" if str(bm) == "True" else "BUY", str(tid))
+        for t, p, q, bm, tid in zip(ts, df["price"], df["quantity"], df["buyer_maker"], df["trade_id"], strict=True)
+    ]

@@ -49,7 +49,12 @@ class BinanceDepthSync:
     book: L2Book = field(default_factory=L2Book)
     buffer: list[DepthDiff] = field(default_factory=list)
     needs_resync: bool = True
+    last_event_ms: int = 0  # exchange time of the last applied message
     _chained: bool = False  # True once an event (not only the snapshot) has been applied
+
+    def is_stale(self, now_ms: int, max_age_ms: int) -> bool:
+        """True when invalid or silent for longer than ``max_age_ms`` (a stalled stream looks valid)."""
+        return self.needs_resync or now_ms - self.last_event_ms > max_age_ms
 
     def on_diff(self, diff: DepthDiff) -> None:
         if self.needs_resync:
@@ -61,8 +66,10 @@ class BinanceDepthSync:
         if self.buffer and snap.last_update_id < self.buffer[0].first_update_id:
             raise StaleSnapshot(
                 f"snapshot lastUpdateId {snap.last_update_id} is older than the first buffered event "
-                f"U={self.buffer[0].first_update_id}: fetch the snapshot again")
+                f"U={self.buffer[0].first_update_id}: fetch the snapshot again"
+            )
         self.book.load_snapshot(snap.bids, snap.asks, snap.last_update_id)
+        self.last_event_ms = max(self.last_event_ms, snap.ts_ms)
         self._chained = False
         self.needs_resync = False
         pending = [d for d in self.buffer if d.last_update_id > snap.last_update_id]
@@ -81,13 +88,15 @@ class BinanceDepthSync:
             self._invalidate()
             raise SequenceGap(
                 f"depth event U={diff.first_update_id} u={diff.last_update_id} pu={diff.prev_update_id} "
-                f"does not follow the local book at update {local}: resync from a new snapshot")
+                f"does not follow the local book at update {local}: resync from a new snapshot"
+            )
         try:
             self.book.apply_message(diff.deltas(), diff.last_update_id)
         except Exception:
             self._invalidate()
             raise
         self._chained = True
+        self.last_event_ms = max(self.last_event_ms, diff.ts_ms)
 
     def _invalidate(self) -> None:
         self.needs_resync = True
@@ -114,8 +123,17 @@ class BybitBookSync:
 
     book: L2Book = field(default_factory=L2Book)
     needs_resync: bool = True
+    last_event_ms: int = 0
+
+    def is_stale(self, now_ms: int, max_age_ms: int) -> bool:
+        """True when invalid or silent for longer than ``max_age_ms``."""
+        return self.needs_resync or now_ms - self.last_event_ms > max_age_ms
 
     def on_message(self, msg: BybitBookMessage) -> None:
+        self._on_message(msg)
+        self.last_event_ms = max(self.last_event_ms, msg.ts_ms)
+
+    def _on_message(self, msg: BybitBookMessage) -> None:
         if msg.is_snapshot or msg.update_id == 1:
             self.needs_resync = True
             self.book.load_snapshot(msg.bids, msg.asks, msg.update_id)

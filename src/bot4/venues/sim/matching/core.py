@@ -43,8 +43,16 @@ _STOPS = (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
 class MatchingCore:
     """State and order-entry logic; ``MatchingVenue`` adds the market-data drivers."""
 
-    def __init__(self, name: str, markets: dict[str, Market], balances: dict[str, Decimal], clock: Clock,
-                 sink: EventSink, stp: StpMode, bars_mode: bool) -> None:
+    def __init__(
+        self,
+        name: str,
+        markets: dict[str, Market],
+        balances: dict[str, Decimal],
+        clock: Clock,
+        sink: EventSink,
+        stp: StpMode,
+        bars_mode: bool,
+    ) -> None:
         if stp not in STP_NAMES:
             raise ValueError(f"stp: must be one of {sorted(STP_NAMES)} (got {stp!r})")
         self.name = name
@@ -56,39 +64,59 @@ class MatchingCore:
         self._bars = bars_mode
         self._by_id: dict[str, Working] = {}
         self.status: dict[str, OrderStatus] = {}
-        self.positions: dict[str, Decimal] = {
-            iid: self.ledger.total(m.inst.base) for iid, m in markets.items()}
+        self.positions: dict[str, Decimal] = {iid: self.ledger.total(m.inst.base) for iid, m in markets.items()}
         self.trades: list[Fill] = []
         self._trade_seq = 0
         self._order_seq = 0
         self._batch: list[object] = []
+        # CancelRejected / OrderTriggered / FundingPaid are not model events: a sink that only knows the
+        # model's (the engine today) can turn them off; request methods still return them.
+        self.emit_extras = True
 
     # -- requests ----------------------------------------------------------------------------------
 
-    def submit(self, order: Order) -> list[object]:
+    def place(self, order: Order) -> list[object]:
+        """Submit ``order`` and return the events it caused (they also go to the sink)."""
         self._batch = []
         self._submit(order)
         return self._batch
 
-    def cancel(self, client_order_id: str) -> list[object]:
+    def cancel_order(self, client_order_id: str) -> list[object]:
+        """Cancel and return the events (``OrderCanceled``, or ``CancelRejected`` -2011)."""
         self._batch = []
         self._cancel(client_order_id, "canceled")
         return self._batch
+
+    # The ``Venue`` port: same as above, outcome only through the sink.
+    def submit(self, order: Order) -> None:
+        self.place(order)
+
+    def cancel(self, client_order_id: str) -> None:
+        self.cancel_order(client_order_id)
 
     def cancel_replace(self, client_order_id: str, new_order: Order) -> list[object]:
         """Binance ``cancelReplace`` with STOP_ON_FAILURE: no new order unless the cancel succeeded."""
         self._batch = []
         if not self._cancel(client_order_id, "canceled by cancel-replace"):
-            self._reject(new_order, Rejection(codes.CANCEL_REPLACE_FAILED, codes.MSG_CANCEL_REPLACE_FAILED,
-                                              f"cancel of {client_order_id} failed"))
+            self._reject(
+                new_order,
+                Rejection(
+                    codes.CANCEL_REPLACE_FAILED, codes.MSG_CANCEL_REPLACE_FAILED, f"cancel of {client_order_id} failed"
+                ),
+            )
             return self._batch
         start = len(self._batch)
         self._submit(new_order)
         for i, ev in enumerate(self._batch[start:], start):
             if isinstance(ev, VenueOrderRejected):
-                self._batch[i] = VenueOrderRejected(ev.client_order_id, ev.strategy_id, ev.instrument_id,
-                                                    ev.ts_event, f"{codes.MSG_CANCEL_REPLACE_PARTIAL} "
-                                                    f"new order: {ev.reason}", codes.CANCEL_REPLACE_PARTIAL)
+                self._batch[i] = VenueOrderRejected(
+                    ev.client_order_id,
+                    ev.strategy_id,
+                    ev.instrument_id,
+                    ev.ts_event,
+                    f"{codes.MSG_CANCEL_REPLACE_PARTIAL} new order: {ev.reason}",
+                    codes.CANCEL_REPLACE_PARTIAL,
+                )
         return self._batch
 
     def submit_oco(self, limit_leg: Order, stop_leg: Order) -> list[object]:
@@ -102,8 +130,10 @@ class MatchingCore:
             self._reject(stop_leg, Rejection(codes.NEW_ORDER_REJECTED, "OCO: the limit leg was rejected"))
             return self._batch
         limit = self._by_id.get(limit_leg.client_order_id)
-        if limit is None:  # the limit leg traded in full on arrival: the stop leg has nothing to protect
-            self._reject(stop_leg, Rejection(codes.NEW_ORDER_REJECTED, "OCO: the limit leg already completed"))
+        if limit is None or limit.cum:  # the limit leg traded on arrival: the stop leg is void (OCO rule)
+            self._reject(stop_leg, Rejection(codes.NEW_ORDER_REJECTED, "OCO: the limit leg traded on arrival"))
+            if limit is not None:
+                limit.oco = None
             return self._batch
         if self._submit(stop_leg, oco=limit_leg.client_order_id, shared_lock=True) is None:
             self._cancel(limit_leg.client_order_id, "OCO: the stop leg was rejected")
@@ -125,36 +155,63 @@ class MatchingCore:
     def working(self, client_order_id: str) -> Working | None:
         return self._by_id.get(client_order_id)
 
+    # the same conveniences the engine uses on ``BarVenue``, so either venue plugs into it
+    @property
+    def has_working(self) -> bool:
+        return bool(self._by_id)
+
+    def is_working(self, client_order_id: str) -> bool:
+        return client_order_id in self._by_id
+
+    def free_balance(self, currency: str) -> Decimal:
+        return self.ledger.available(currency)
+
     # -- entry -------------------------------------------------------------------------------------
 
     def _submit(self, order: Order, oco: str | None = None, shared_lock: bool = False) -> Working | None:
         m = self._markets.get(order.instrument_id)
         if m is None:
-            return self._reject(order, Rejection(codes.INVALID_SYMBOL, codes.MSG_INVALID_SYMBOL,
-                                                 f"{order.instrument_id} is not listed on {self.name}"))
+            self._reject(
+                order,
+                Rejection(
+                    codes.INVALID_SYMBOL,
+                    codes.MSG_INVALID_SYMBOL,
+                    f"{order.instrument_id} is not listed on {self.name}",
+                ),
+            )
+            return None
         if order.client_order_id in self._by_id:
-            return self._reject(order, Rejection(codes.NEW_ORDER_REJECTED, codes.MSG_DUPLICATE,
-                                                 f"client order id {order.client_order_id} is open"))
+            self._reject(
+                order,
+                Rejection(
+                    codes.NEW_ORDER_REJECTED, codes.MSG_DUPLICATE, f"client order id {order.client_order_id} is open"
+                ),
+            )
+            return None
         rej = m.rules.check(order, self._reference(m))
         if rej is None:
             rej = self._reduce_only_problem(m, order)
         if rej is not None:
-            return self._reject(order, rej)
+            self._reject(order, rej)
+            return None
         sc = m.scale
         is_buy = order.side is Side.BUY
         price = None if order.price is None else sc.ticks(order.price)
         trigger = None if order.trigger_price is None else sc.ticks(order.trigger_price)
         if order.post_only and price is not None and not self._bars and self._crosses(m, is_buy, price):
-            return self._reject(order, Rejection(codes.NEW_ORDER_REJECTED, codes.MSG_WOULD_TAKE))
+            self._reject(order, Rejection(codes.NEW_ORDER_REJECTED, codes.MSG_WOULD_TAKE))
+            return None
         if trigger is not None and self._stop_reached(m, is_buy, trigger, None):
-            return self._reject(order, Rejection(codes.NEW_ORDER_REJECTED, codes.MSG_WOULD_TRIGGER))
+            self._reject(order, Rejection(codes.NEW_ORDER_REJECTED, codes.MSG_WOULD_TRIGGER))
+            return None
         leaves = 0 if order.quantity is None else sc.lots(order.quantity)
         self._order_seq += 1
         w = Working(order, self._order_seq, self._clock.now_ns(), is_buy, price, trigger, leaves, oco=oco)
         if not shared_lock:
             rej = self._lock(m, w)
             if rej is not None:
-                return self._reject(order, rej)
+                self._reject(order, rej)
+                return None
         m.working[order.client_order_id] = w
         self._by_id[order.client_order_id] = w
         self.status[order.client_order_id] = OrderStatus.ACCEPTED
@@ -176,12 +233,18 @@ class MatchingCore:
                 return None  # priced at the bar; checked against the balance at fill time
             need = o.quote_quantity if o.quote_quantity is not None else self._sweep_cost(m, w)
             if need > self.ledger.available(inst.quote):
-                return Rejection(codes.NEW_ORDER_REJECTED, codes.MSG_INSUFFICIENT_BALANCE,
-                                 f"need {need} {inst.quote}, free {self.ledger.available(inst.quote)}")
+                return Rejection(
+                    codes.NEW_ORDER_REJECTED,
+                    codes.MSG_INSUFFICIENT_BALANCE,
+                    f"need {need} {inst.quote}, free {self.ledger.available(inst.quote)} {inst.quote}",
+                )
             return None
         if not self.ledger.lock(ccy, amount):
-            return Rejection(codes.NEW_ORDER_REJECTED, codes.MSG_INSUFFICIENT_BALANCE,
-                             f"need {amount} {ccy}, free {self.ledger.available(ccy)}")
+            return Rejection(
+                codes.NEW_ORDER_REJECTED,
+                codes.MSG_INSUFFICIENT_BALANCE,
+                f"need {amount} {ccy}, free {self.ledger.available(ccy)} {ccy}",
+            )
         w.locked = amount
         return None
 
@@ -193,8 +256,11 @@ class MatchingCore:
         ok = (pos < 0 and qty <= -pos) if o.side is Side.BUY else (pos > 0 and qty <= pos)
         if ok:
             return None
-        return Rejection(codes.REDUCE_ONLY_REJECTED, codes.MSG_REDUCE_ONLY,
-                         f"{o.side.value} {qty} would not reduce the position {pos}")
+        return Rejection(
+            codes.REDUCE_ONLY_REJECTED,
+            codes.MSG_REDUCE_ONLY,
+            f"{o.side.value} {qty} would not reduce the position {pos}",
+        )
 
     def _oco_problem(self, limit_leg: Order, stop_leg: Order) -> Rejection | None:
         def bad(detail: str) -> Rejection:
@@ -203,7 +269,10 @@ class MatchingCore:
         if limit_leg.type is not OrderType.LIMIT or stop_leg.type not in _STOPS:
             return bad("an OCO is one LIMIT leg and one STOP_MARKET/STOP_LIMIT leg")
         if (limit_leg.side, limit_leg.quantity, limit_leg.instrument_id) != (
-                stop_leg.side, stop_leg.quantity, stop_leg.instrument_id):
+            stop_leg.side,
+            stop_leg.quantity,
+            stop_leg.instrument_id,
+        ):
             return bad("both legs need the same instrument, side and quantity")
         m = self._markets.get(limit_leg.instrument_id)
         ref = None if m is None else self._reference(m)
@@ -247,7 +316,7 @@ class MatchingCore:
         budget = o.quote_quantity
         rate = m.fees.rates(self._clock.now_ns())[1]
         plan: list[tuple[int, int]] = []
-        for price, avail in m.book.levels(not w.is_buy):
+        for price, avail in m.book.iter_levels(not w.is_buy):
             if w.price is not None and (price > w.price if w.is_buy else price < w.price):
                 break
             if budget is not None:
@@ -281,14 +350,25 @@ class MatchingCore:
 
     def _crosses(self, m: Market, is_buy: bool, price: int) -> bool:
         best = m.book.best_ask() if is_buy else m.book.best_bid()
-        own = any(not x.is_buy == is_buy and x.resting and x.price is not None and (
-            x.price <= price if is_buy else x.price >= price) for x in m.working.values())
+        own = any(
+            x.is_buy != is_buy
+            and x.resting
+            and x.price is not None
+            and (x.price <= price if is_buy else x.price >= price)
+            for x in m.working.values()
+        )
         return own or (best is not None and (best[0] <= price if is_buy else best[0] >= price))
 
     def _self_trade_check(self, m: Market, w: Working) -> bool:
         """Apply STP against our own resting orders; False when the incoming order is gone."""
-        makers = [x for x in m.working.values() if x.resting and x.is_buy != w.is_buy and x.price is not None
-                  and (w.price is None or (x.price <= w.price if w.is_buy else x.price >= w.price))]
+        makers = [
+            x
+            for x in m.working.values()
+            if x.resting
+            and x.is_buy != w.is_buy
+            and x.price is not None
+            and (w.price is None or (x.price <= w.price if w.is_buy else x.price >= w.price))
+        ]
         if not makers:
             return True
         why = f"self-trade prevention ({STP_NAMES[self.stp]})"
@@ -334,15 +414,27 @@ class MatchingCore:
         m.fees.record(now, notional)
         self.positions[o.instrument_id] = self.positions.get(o.instrument_id, ZERO) + (qty if w.is_buy else -qty)
         self._trade_seq += 1
-        fill = Fill(f"{self.name}-{self._trade_seq}", o.client_order_id, o.strategy_id, o.instrument_id, o.side,
-                    qty, px, fee, inst.quote, liquidity, now)
+        fill = Fill(
+            f"{self.name}-{self._trade_seq}",
+            o.client_order_id,
+            o.strategy_id,
+            o.instrument_id,
+            o.side,
+            qty,
+            px,
+            fee,
+            inst.quote,
+            liquidity,
+            now,
+        )
         self.trades.append(fill)
         w.cum += lots
         w.leaves -= lots
         done = w.leaves == 0
         self.status[o.client_order_id] = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
-        self._emit(OrderFilled(o.client_order_id, o.strategy_id, o.instrument_id, now, fill,
-                               sc.size(w.cum), sc.size(w.leaves)))
+        self._emit(
+            OrderFilled(o.client_order_id, o.strategy_id, o.instrument_id, now, fill, sc.size(w.cum), sc.size(w.leaves))
+        )
         if done:
             self._remove(m, w)
         self._cancel_partner(w, "OCO: the other leg traded")
@@ -350,9 +442,16 @@ class MatchingCore:
     def _cancel(self, client_order_id: str, reason: str) -> bool:
         w = self._by_id.get(client_order_id)
         if w is None:
-            m = None
-            self._emit(CancelRejected(client_order_id, "", "", self._clock.now_ns(), codes.CANCEL_REJECTED,
-                                      f"{codes.MSG_UNKNOWN_ORDER} ({client_order_id} is not open)"))
+            self._emit(
+                CancelRejected(
+                    client_order_id,
+                    "",
+                    "",
+                    self._clock.now_ns(),
+                    codes.CANCEL_REJECTED,
+                    f"{codes.MSG_UNKNOWN_ORDER} ({client_order_id} is not open)",
+                )
+            )
             return False
         o = w.order
         m = self._markets[o.instrument_id]
@@ -380,8 +479,9 @@ class MatchingCore:
         """A stop fired: cancel its OCO partner, re-lock for what it now is, and let it work."""
         o = w.order
         assert o.trigger_price is not None
-        self._emit(OrderTriggered(o.client_order_id, o.strategy_id, o.instrument_id, self._clock.now_ns(),
-                                  o.trigger_price))
+        self._emit(
+            OrderTriggered(o.client_order_id, o.strategy_id, o.instrument_id, self._clock.now_ns(), o.trigger_price)
+        )
         self._cancel_partner(w, "OCO: the other leg triggered")
         w.trigger = None
         if w.locked:
@@ -406,12 +506,21 @@ class MatchingCore:
 
     def _reject(self, order: Order, rej: Rejection) -> None:
         self.status[order.client_order_id] = OrderStatus.REJECTED
-        self._emit(VenueOrderRejected(order.client_order_id, order.strategy_id, order.instrument_id,
-                                      self._clock.now_ns(), rej.reason, rej.code))
+        self._emit(
+            VenueOrderRejected(
+                order.client_order_id,
+                order.strategy_id,
+                order.instrument_id,
+                self._clock.now_ns(),
+                rej.reason,
+                rej.code,
+            )
+        )
 
     def _emit(self, event: object) -> None:
         self._batch.append(event)
-        self._sink(event)
+        if self.emit_extras or not isinstance(event, (CancelRejected, OrderTriggered)):
+            self._sink(event)
 
     # -- prices ------------------------------------------------------------------------------------
 

@@ -41,8 +41,15 @@ class FeeSchedule:
             raise ValueError("fee schedule: needs at least one tier")
         self.tiers = sorted(tiers, key=lambda t: t.min_volume_30d)
         if self.tiers[0].min_volume_30d != 0:
-            raise ValueError(f"fee schedule: the first tier must start at volume 0 "
-                             f"(got {self.tiers[0].min_volume_30d})")
+            raise ValueError(
+                f"fee schedule: the first tier must start at volume 0 (got {self.tiers[0].min_volume_30d})"
+            )
+        for lower, higher in zip(self.tiers, self.tiers[1:], strict=False):
+            if higher.maker > lower.maker or higher.taker > lower.taker:
+                raise ValueError(
+                    f"fee schedule: tier at volume {higher.min_volume_30d} charges more than the "
+                    f"tier below it; rates must not rise with volume"
+                )
         self._volume: deque[tuple[int, Decimal]] = deque()
         self._total = Decimal(0)
 

@@ -27,8 +27,7 @@ def funding_payment(position: Decimal, mark_price: Decimal, rate: Decimal) -> De
     return position * mark_price * rate
 
 
-def load_funding_rates(path: Path, interval_ns: int = 8 * HOUR_NS,
-                       tolerance_ns: int = 60 * 10**9) -> list[FundingRate]:
+def load_funding_rates(path: Path, interval_ns: int = 8 * HOUR_NS, tolerance_ns: int = 60 * 10**9) -> list[FundingRate]:
     """freqtrade funding file: ``[[ts_ms, rate, 0, 0, 0, 0], ...]`` (rate in the open slot)."""
     rows = json.loads(path.read_text(), parse_float=Decimal)
     out: list[FundingRate] = []
@@ -42,8 +41,10 @@ def load_funding_rates(path: Path, interval_ns: int = 8 * HOUR_NS,
             raise ValueError(f"{where}: rate {rate} is not finite")
         snapped = (ts_ns + interval_ns // 2) // interval_ns * interval_ns
         if abs(ts_ns - snapped) > tolerance_ns:
-            raise ValueError(f"{where}: timestamp {row[0]} ms is {abs(ts_ns - snapped) / 1e9:.3f} s from the "
-                             f"funding grid (tolerance {tolerance_ns / 1e9} s)")
+            raise ValueError(
+                f"{where}: timestamp {row[0]} ms is {abs(ts_ns - snapped) / 1e9:.3f} s from the "
+                f"funding grid (tolerance {tolerance_ns / 1e9} s)"
+            )
         if out and snapped <= out[-1].ts_ns:
             raise ValueError(f"{where}: funding time {snapped} ns does not follow {out[-1].ts_ns} ns")
         out.append(FundingRate(snapped, rate))
@@ -62,4 +63,4 @@ class FundingSchedule:
         start = self._next
         while self._next < len(self.rates) and self.rates[self._next].ts_ns <= until_ns:
             self._next += 1
-        return self.rates[start:self._next]
+        return self.rates[start : self._next]

@@ -39,5 +39,6 @@ class SqrtImpact:
 
     def price(self, reference: Decimal, quantity: float, bar: Bar, is_buy: bool) -> Decimal:
         """Reference moved against the taker by the impact (unrounded; the venue rounds to the tick)."""
-        frac = Decimal(repr(self.impact_fraction(quantity, bar)))
+        # rounded to 12 places so binary noise (0.2 * 0.1 = 0.020000000000000004) cannot move a tick
+        frac = Decimal(repr(round(self.impact_fraction(quantity, bar), 12)))
         return reference * (1 + frac) if is_buy else reference * (1 - frac)

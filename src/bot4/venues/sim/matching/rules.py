@@ -27,6 +27,7 @@ class PercentPriceBySide:
     bid_down: Decimal
     ask_up: Decimal
     ask_down: Decimal
+    name: str = "PERCENT_PRICE_BY_SIDE"  # or the older symmetric PERCENT_PRICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,12 @@ class SymbolRules:
 
     @classmethod
     def from_instrument(cls, inst: Instrument, **overrides: Any) -> SymbolRules:
-        base: dict[str, Any] = {"tick_size": inst.tick_size, "step_size": inst.step_size,
-                                "min_qty": inst.min_quantity, "min_notional": inst.min_notional}
+        base: dict[str, Any] = {
+            "tick_size": inst.tick_size,
+            "step_size": inst.step_size,
+            "min_qty": inst.min_quantity,
+            "min_notional": inst.min_notional,
+        }
         base.update(overrides)
         return cls(**base)
 
@@ -67,19 +72,40 @@ class SymbolRules:
         mkt = f.get("MARKET_LOT_SIZE")
         notional = f.get("NOTIONAL") or f.get("MIN_NOTIONAL") or {}
         pps = f.get("PERCENT_PRICE_BY_SIDE")
+        pp = f.get("PERCENT_PRICE")
         d = Decimal
         return cls(
-            tick_size=d(price["tickSize"]), min_price=d(price["minPrice"]), max_price=d(price["maxPrice"]),
-            step_size=d(lot["stepSize"]), min_qty=d(lot["minQty"]), max_qty=d(lot["maxQty"]),
+            tick_size=d(price["tickSize"]),
+            min_price=d(price["minPrice"]),
+            max_price=d(price["maxPrice"]),
+            step_size=d(lot["stepSize"]),
+            min_qty=d(lot["minQty"]),
+            max_qty=d(lot["maxQty"]),
             market_step_size=d(mkt["stepSize"]) if mkt else None,
             market_min_qty=d(mkt["minQty"]) if mkt else None,
             market_max_qty=d(mkt["maxQty"]) if mkt else None,
-            min_notional=d(notional.get("minNotional", "0")), max_notional=d(notional.get("maxNotional", "0")),
+            min_notional=d(notional.get("minNotional", "0")),
+            max_notional=d(notional.get("maxNotional", "0")),
             apply_min_to_market=bool(notional.get("applyMinToMarket", notional.get("applyToMarket", True))),
             apply_max_to_market=bool(notional.get("applyMaxToMarket", False)),
-            percent_price=PercentPriceBySide(d(pps["bidMultiplierUp"]), d(pps["bidMultiplierDown"]),
-                                             d(pps["askMultiplierUp"]), d(pps["askMultiplierDown"]))
-            if pps else None,
+            percent_price=PercentPriceBySide(
+                d(pps["bidMultiplierUp"]),
+                d(pps["bidMultiplierDown"]),
+                d(pps["askMultiplierUp"]),
+                d(pps["askMultiplierDown"]),
+            )
+            if pps
+            else (
+                PercentPriceBySide(
+                    d(pp["multiplierUp"]),
+                    d(pp["multiplierDown"]),
+                    d(pp["multiplierUp"]),
+                    d(pp["multiplierDown"]),
+                    "PERCENT_PRICE",
+                )
+                if pp
+                else None
+            ),
         )
 
     def check(self, order: Order, reference: Decimal | None) -> Rejection | None:
@@ -88,21 +114,32 @@ class SymbolRules:
         for field, price in (("price", order.price), ("stopPrice", order.trigger_price)):
             if price is None:
                 continue
-            if price <= 0 or price % self.tick_size or price < self.min_price or (
-                    self.max_price and price > self.max_price):
-                return _fail("PRICE_FILTER", f"{field} {price}: tick {self.tick_size}, "
-                                             f"range [{self.min_price}, {self.max_price or 'inf'}]")
+            if (
+                price <= 0
+                or price % self.tick_size
+                or price < self.min_price
+                or (self.max_price and price > self.max_price)
+            ):
+                return _fail(
+                    "PRICE_FILTER",
+                    f"{field} {price}: tick {self.tick_size}, range [{self.min_price}, {self.max_price or 'inf'}]",
+                )
         qty = order.quantity
         if qty is not None:
             bad = self._lot_failure(qty, self.step_size, self.min_qty, self.max_qty)
             if bad:
                 return _fail("LOT_SIZE", bad)
             if is_market and self.market_step_size is not None:
-                bad = self._lot_failure(qty, self.market_step_size, self.market_min_qty or ZERO,
-                                        self.market_max_qty or ZERO)
+                bad = self._lot_failure(
+                    qty, self.market_step_size, self.market_min_qty or ZERO, self.market_max_qty or ZERO
+                )
                 if bad:
                     return _fail("MARKET_LOT_SIZE", bad)
-        price = order.price if order.price is not None else (reference if is_market else order.trigger_price)
+        price = (
+            order.price
+            if order.price is not None
+            else (order.trigger_price if order.trigger_price is not None else reference)
+        )
         if price is not None:
             notional = qty * price if qty is not None else order.quote_quantity
             if notional is not None:
@@ -116,13 +153,14 @@ class SymbolRules:
         if pp is not None and reference is not None and order.price is not None:
             up, down = (pp.bid_up, pp.bid_down) if order.side.value == "BUY" else (pp.ask_up, pp.ask_down)
             if not reference * down <= order.price <= reference * up:
-                return _fail("PERCENT_PRICE_BY_SIDE", f"price {order.price} outside "
-                                                      f"[{reference * down}, {reference * up}] around {reference}")
+                return _fail(
+                    pp.name, f"price {order.price} outside [{reference * down}, {reference * up}] around {reference}"
+                )
         return None
 
     @staticmethod
     def _lot_failure(qty: Decimal, step: Decimal, lo: Decimal, hi: Decimal) -> str:
-        if qty <= 0 or qty % step:
+        if qty <= 0 or (step and qty % step):  # exchangeInfo uses step 0 for "no step"
             return f"quantity {qty} is not a positive multiple of the step {step}"
         if qty < lo:
             return f"quantity {qty} < minQty {lo}"
