@@ -2,7 +2,9 @@
 
 The risk engine holds positions in three instruments with correlations and stops known, so every
 exposure rule does real work; the live staleness rule is on. Each measured check is an order that
-passes every rule (the common case, and the longest path). Prints one JSON object.
+passes every rule (the common case, and the longest path). Prints one JSON object. Per-call timing on
+a busy machine picks up preemption, so the p99 of the least-disturbed fifth of the run and the load
+average are reported beside the overall p99.
 
     python benchmarks/risk.py --checks 200000
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -112,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             control.now += 1_000
             check(orders[i % k])
         elapsed = time.perf_counter() - start
+    # p99 of each fifth of the run: on a shared machine the least-disturbed fifth shows the code's own tail
+    fifth = n // 5
+    p99_parts = [sorted(samples[j * fifth:(j + 1) * fifth])[int(fifth * 0.99)] for j in range(5)]
     samples.sort()
     result = {
         "benchmark": "risk_pre_trade_check",
@@ -120,10 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         "denied": denied,
         "p50_us": round(samples[n // 2] / 1000, 3),
         "p99_us": round(samples[int(n * 0.99)] / 1000, 3),
+        "p99_us_best_fifth": round(min(p99_parts) / 1000, 3),
         "max_us": round(samples[-1] / 1000, 3),
         "checks_per_second": round(n / elapsed),
         "target_p99_us": 10,
         "python": sys.version.split()[0],
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result))
     return 0

@@ -20,6 +20,8 @@ from bot4.model.enums import OrderStatus
 from bot4.model.errors import DomainError
 from bot4.model.events import (
     Bar,
+    CancelRejected,
+    FundingPaid,
     OrderAccepted,
     OrderCanceled,
     OrderDenied,
@@ -313,7 +315,7 @@ class TradingEngine:
             if sub.rt.active:
                 try:
                     sub.rt.strategy.on_trade(tick)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     self._stop_strategy(sub.rt, "on_trade", exc)
 
     def on_quote(self, quote: QuoteTick) -> None:
@@ -322,7 +324,7 @@ class TradingEngine:
             if sub.rt.active:
                 try:
                     sub.rt.strategy.on_quote(quote)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     self._stop_strategy(sub.rt, "on_quote", exc)
 
     # -- orders from strategies -----------------------------------------------------------------------
@@ -371,6 +373,12 @@ class TradingEngine:
     # -- venue events -------------------------------------------------------------------------------
 
     def on_venue_event(self, event: object) -> None:
+        if isinstance(event, FundingPaid):
+            self.portfolio.apply_funding(event, self.clock.now_ns())
+            self._record(
+                event.ts_event, "FUNDING", "venue", f"{event.instrument_id} paid {event.amount} {event.currency}"
+            )
+            return
         if not isinstance(event, OrderEvent):
             raise TypeError(f"unexpected venue event {event!r}")
         cid = event.client_order_id
@@ -380,6 +388,11 @@ class TradingEngine:
             return
         new = _status_of(event)
         old = self.status.get(cid, OrderStatus.SUBMITTED)
+        if new is None:  # informational (a stop triggered, a cancel refused): no state change
+            if isinstance(event, CancelRejected):
+                self._record(event.ts_event, "CANCEL_REJECTED", rt.sid, f"{cid}: {event.reason} ({event.code})")
+            self._notify(rt, event)
+            return
         if old.is_terminal:
             self._record(event.ts_event, "LATE_EVENT_IGNORED", rt.sid, f"{cid} is {old.value}: {type(event).__name__}")
             return
@@ -491,7 +504,7 @@ class TradingEngine:
         self.events.append(RunEvent(ts, kind, source, message))
 
 
-def _status_of(event: OrderEvent) -> OrderStatus:
+def _status_of(event: OrderEvent) -> OrderStatus | None:
     if isinstance(event, OrderFilled):
         return OrderStatus.FILLED if event.leaves_quantity == 0 else OrderStatus.PARTIALLY_FILLED
     if isinstance(event, OrderAccepted):
@@ -502,4 +515,4 @@ def _status_of(event: OrderEvent) -> OrderStatus:
         return OrderStatus.CANCELED
     if isinstance(event, OrderExpired):
         return OrderStatus.EXPIRED
-    raise TypeError(f"no status for {type(event).__name__}")
+    return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot4.model.enums import Side
+from bot4.model.events import FundingPaid
 from bot4.model.fill import Fill
 from bot4.model.instrument import Instrument
 from bot4.model.numbers import ZERO
@@ -123,6 +124,13 @@ class Portfolio:
             )
         )
         self.changes.append((ts_now, fill.instrument_id, float(self.net[fill.instrument_id]), float(self.cash[quote])))
+
+    def apply_funding(self, event: FundingPaid, ts_now: int) -> None:
+        """Book a perpetual funding payment against cash (``amount`` > 0 was paid)."""
+        self.cash[event.currency] = self.cash.get(event.currency, ZERO) - event.amount
+        self.changes.append(
+            (ts_now, event.instrument_id, float(self.net[event.instrument_id]), float(self.cash[event.currency]))
+        )
 
     def _track_trade(self, book: _Book, fill: Fill, before: Decimal, after: Decimal, realized: Decimal) -> None:
         fee_share = fill.fee

@@ -105,6 +105,34 @@ class OrderExpired(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class CancelRejected(OrderEvent):
+    """A cancel (or the cancel leg of a cancel-replace) the venue refused; the order's state is unchanged."""
+
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTriggered(OrderEvent):
+    """A stop order's trigger was reached; it now works as a market or limit order."""
+
+    trigger_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPaid:
+    """A perpetual funding exchange: ``amount`` > 0 was paid by the account, < 0 received."""
+
+    instrument_id: str
+    ts_event: int
+    rate: Decimal
+    position: Decimal
+    mark_price: Decimal
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class StrategyError:
     """A strategy raised; the engine stopped it and the run went on."""
 

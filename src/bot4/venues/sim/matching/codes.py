@@ -8,9 +8,10 @@ cancel or a triggered stop; the subclasses and events here add them without chan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
-from bot4.model.events import OrderEvent, OrderRejected
+from bot4.model.events import CancelRejected, FundingPaid, OrderRejected, OrderTriggered
+
+__all__ = ["CancelRejected", "FundingPaid", "OrderTriggered", "Rejection", "VenueOrderRejected"]
 
 FILTER_FAILURE = -1013  # "Filter failure: <FILTER>"
 INVALID_SYMBOL = -1121
@@ -56,29 +57,3 @@ class VenueOrderRejected(OrderRejected):
     code: int = NEW_ORDER_REJECTED
 
 
-@dataclass(frozen=True, slots=True)
-class CancelRejected(OrderEvent):
-    """A cancel (or the cancel leg of a cancel-replace) the venue refused."""
-
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class OrderTriggered(OrderEvent):
-    """A stop order's trigger was reached; it now works as a market or limit order."""
-
-    trigger_price: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class FundingPaid:
-    """A perpetual funding exchange: ``amount`` > 0 was paid by the account, < 0 received."""
-
-    instrument_id: str
-    ts_event: int
-    rate: Decimal
-    position: Decimal
-    mark_price: Decimal
-    amount: Decimal
-    currency: str
