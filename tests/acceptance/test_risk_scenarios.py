@@ -94,7 +94,9 @@ def test_crash_when_ftx_selloff_replayed_then_drawdown_trips_reduce_then_emergen
     feed = _feed(shared_data / "nautilus_trader/ftx/btc-perp-20211231-20220201_1m.csv", "BTC/USD",
                  2000, 34_500, tick="1", step="0.0001")
     limits = RiskLimits.parse({"max_position_fraction": 1, "max_asset_concentration": 1, "max_risk_per_trade": 1,
-                               "max_portfolio_heat": 1, "daily_loss_limit": 0.5, "max_order_notional": "1e9"})
+                               "max_portfolio_heat": 1, "daily_loss_limit": 0.5, "max_order_notional": "1e9",
+                               # a slow staged unwind (1 % a day), so the crash still carries on to the hard limit
+                               "reduce_stage_fraction": 0.01, "reduce_stage_interval_ns": 86_400 * 10**9})
     audit = AuditLog(f"sqlite:///{tmp_path / 'audit.db'}", tmp_path / "head.json")
     risk = RiskEngine(limits, state_dir=tmp_path / "state", audit=audit)
     result, _engine = _run([feed], {"all_in": AllIn}, risk, "100000")
@@ -105,8 +107,11 @@ def test_crash_when_ftx_selloff_replayed_then_drawdown_trips_reduce_then_emergen
     reduce_at, emergency_at = risk.mode_changes[0].ts_ns, risk.mode_changes[1].ts_ns
     assert reduce_at < emergency_at
     assert "drawdown 15." in risk.mode_changes[0].reason and "drawdown 20." in risk.mode_changes[1].reason
-    flatten = [f for f in result.fills if f.client_order_id.startswith("risk-")]
-    assert len(flatten) == 1 and flatten[0].side == "SELL" and flatten[0].ts >= emergency_at
+    system = [f for f in result.fills if f.client_order_id.startswith("risk-")]
+    stages = [f for f in system if f.ts < emergency_at]
+    flatten = [f for f in system if f.ts >= emergency_at]
+    assert stages and all(f.side == "SELL" and reduce_at <= f.ts for f in stages)  # REDUCE unwinds in stages
+    assert len(flatten) == 1 and flatten[0].side == "SELL"
     assert flatten[0].ts - emergency_at <= 60 * S  # at the open of the next 1-minute bar
     assert result.open_positions == {}
     assert ModeStore(tmp_path / "state").read().mode is ControlMode.EMERGENCY

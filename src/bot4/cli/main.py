@@ -35,6 +35,16 @@ app = typer.Typer(
 EXIT_USAGE = 2
 
 
+def _register_subcommands() -> None:
+    from bot4.cli.risk_commands import audit_app, control_app
+
+    app.add_typer(control_app, name="control", help="Set the trading mode: pause, reduce, emergency, resume, status.")
+    app.add_typer(audit_app, name="audit", help="Check the hash-chained audit trail.")
+
+
+_register_subcommands()
+
+
 class CliError(Exception):
     """A user-facing failure: printed as one line, exit code 2."""
 

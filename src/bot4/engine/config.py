@@ -8,6 +8,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot4.model.errors import ConfigError, describe_validation_error
+
+__all__ = [
+    "BacktestConfig",
+    "ConfigError",
+    "DataFeedConfig",
+    "StrategyEntry",
+    "describe_validation_error",
+    "load_config_file",
+]
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -55,20 +66,6 @@ class BacktestConfig(_Frozen):
         if dupes:
             raise ValueError(f"strategy ids must be unique; repeated: {dupes} (set 'id' on each)")
         return v
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used; the message names the field."""
-
-
-def describe_validation_error(exc: ValidationError, where: str = "config") -> str:
-    """One readable line per problem: ``where.field.path: message (got value)``."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
-        lines.append(f"{where}.{loc}: {err['msg']}{got}" if loc else f"{where}: {err['msg']}{got}")
-    return "; ".join(lines)
 
 
 def load_config_file(path: str | Path) -> BacktestConfig:

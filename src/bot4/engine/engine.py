@@ -34,9 +34,9 @@ from bot4.model.events import (
     TradeTick,
 )
 from bot4.model.instrument import Instrument
-from bot4.model.numbers import ZERO
+from bot4.model.numbers import ZERO, to_decimal
 from bot4.model.orders import Order
-from bot4.model.ports import Clock, Venue
+from bot4.model.ports import SYSTEM_STRATEGY_ID, Clock, Venue
 from bot4.research.results import RunEvent
 from bot4.strategies.base import Strategy, StrategyConfig
 
@@ -74,9 +74,6 @@ _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
         {OrderStatus.CANCELED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.EXPIRED}
     ),
 }
-
-
-SYSTEM_STRATEGY_ID = "risk"  # owner of orders the engine sends itself (flattening on emergency)
 
 
 def _safe_id(text: str) -> str:
@@ -319,7 +316,8 @@ class TradingEngine:
                     self._stop_strategy(sub.rt, "on_trade", exc)
 
     def on_quote(self, quote: QuoteTick) -> None:
-        """The top of book changed: strategies trading the instrument see it."""
+        """The top of book changed: the risk engine and the strategies trading the instrument see it."""
+        self.risk.on_quote(quote)
         for sub in self._subs[quote.instrument_id]:
             if sub.rt.active:
                 try:
@@ -386,6 +384,7 @@ class TradingEngine:
         if rt is None:
             self._record(event.ts_event, "UNKNOWN_ORDER_EVENT", "venue", repr(event))
             return
+        self.risk.on_order_event(event)
         new = _status_of(event)
         old = self.status.get(cid, OrderStatus.SUBMITTED)
         if new is None:  # informational (a stop triggered, a cancel refused): no state change
@@ -441,6 +440,31 @@ class TradingEngine:
             self._record(self.clock.now_ns(), "FLATTEN", "risk", f"{cid} {sid} {iid} {side} {abs(qty)}: {reason}")
             fields = {"side": side, "quantity": abs(qty), "reduce_only": True}
             self._send(rt, cid, iid, fields, system=True)
+            sent += 1
+        return sent
+
+    def reduce_positions(self, fraction: Decimal | float, reason: str) -> int:
+        """Close ``fraction`` of every strategy's position (rounded down to the step) with reduce-only orders."""
+        frac = to_decimal(fraction, "fraction")
+        if not 0 < frac <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        runtimes = {rt.sid: rt for rt in self._runtimes}
+        sent = 0
+        for sid, iid, qty in self.portfolio.strategy_positions():
+            part = self.instruments[iid].make_quantity(abs(qty) * frac)
+            if part <= 0:
+                continue
+            side = "SELL" if qty > 0 else "BUY"
+            self._system_seq += 1
+            cid = f"{SYSTEM_STRATEGY_ID}-{self._system_seq}"
+            self._record(self.clock.now_ns(), "REDUCE", "risk", f"{cid} {sid} {iid} {side} {part}: {reason}")
+            self._send(
+                runtimes.get(sid, self._system),
+                cid,
+                iid,
+                {"side": side, "quantity": part, "reduce_only": True},
+                system=True,
+            )
             sent += 1
         return sent
 

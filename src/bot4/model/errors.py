@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(ValueError):
     """A value or request that the domain refuses."""
@@ -15,3 +17,17 @@ class InvalidValue(DomainError):
         self.value = value
         self.problem = problem
         super().__init__(f"{field}: {problem} (got {value!r})")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the field."""
+
+
+def describe_validation_error(exc: Any, where: str = "config") -> str:
+    """One readable line per problem of a pydantic ``ValidationError``: ``where.field.path: message (got value)``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        lines.append(f"{where}.{loc}: {err['msg']}{got}" if loc else f"{where}: {err['msg']}{got}")
+    return "; ".join(lines)

@@ -23,12 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from bot4.engine.engine import SYSTEM_STRATEGY_ID
-from bot4.engine.risk_hook import ExecutionControl
 from bot4.model.enums import OrderType, Side
 from bot4.model.events import Bar, OrderAccepted, OrderEvent, OrderRejected, QuoteTick
 from bot4.model.fill import Fill
 from bot4.model.orders import Order
+from bot4.model.ports import SYSTEM_STRATEGY_ID, ExecutionControl
 from bot4.risk import var as var_methods
 from bot4.risk.audit import AuditLog
 from bot4.risk.breakers import CircuitBreaker, SpreadMonitor
@@ -189,8 +188,11 @@ class RiskEngine:
                 self._refresh_cash()
         if not (0.0 < close < _INF and 0.0 < high < _INF and 0.0 < low < _INF):
             self.bad_market_data += 1  # never let NaN, inf or zero become a reference price
-            self._audit("market_data", "bad_bar", {"instrument": iid, "ts": ts, "high": repr(high),
-                                                    "low": repr(low), "close": repr(close)})
+            self._audit(
+                "market_data",
+                "bad_bar",
+                {"instrument": iid, "ts": ts, "high": repr(high), "low": repr(low), "close": repr(close)},
+            )
             return
         self._update_market(inst, high, low, close)
         inst.last = close
@@ -563,7 +565,7 @@ class RiskEngine:
         """Unwind a share of every position; needs ``reduce_positions`` from the engine (optional)."""
         self._next_stage = now + self.limits.reduce_stage_interval_ns
         reducer: Any = getattr(self._control, "reduce_positions", None)
-        if reducer is None or not self.state.open_positions:
+        if reducer is None or not self.state.open_positions or self.limits.reduce_stage_fraction <= 0:
             return
         sent = reducer(self.limits.reduce_stage_fraction, "REDUCE stage")
         self._audit("risk", "reduce_stage", {"fraction": self.limits.reduce_stage_fraction, "orders": sent})

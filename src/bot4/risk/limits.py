@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot4.engine.config import ConfigError, describe_validation_error
+from bot4.model.errors import ConfigError, describe_validation_error
 from bot4.risk.modes import ControlMode
 
 SECOND_NS = 1_000_000_000
