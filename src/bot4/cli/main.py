@@ -36,10 +36,12 @@ EXIT_USAGE = 2
 
 
 def _register_subcommands() -> None:
+    from bot4.cli.exchange_commands import exchange_app
     from bot4.cli.risk_commands import audit_app, control_app
 
     app.add_typer(control_app, name="control", help="Set the trading mode: pause, reduce, emergency, resume, status.")
     app.add_typer(audit_app, name="audit", help="Check the hash-chained audit trail.")
+    app.add_typer(exchange_app, name="exchange", help="Run the local simulated exchange (Binance-spot API on 127.0.0.1).")
 
 
 _register_subcommands()

@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import talib
 
 from bot4.indicators.base import (
@@ -432,14 +433,35 @@ def _rolling_mean(terms: FloatArray, p: int) -> FloatArray:
 
     A running sum keeps a rounding residue after large terms leave; on a window of flat bars (every
     term 0) that residue would surface as a spurious tiny volatility, so those windows are forced
-    to 0 in both forms. A window is all zeros exactly when its largest absolute term is 0; with
-    fewer than ``p`` zero terms in the whole series no window can be, and the check is skipped.
+    to 0 in both forms. A window is all zeros exactly when it lies inside a run of at least ``p``
+    zero terms; with fewer than ``p`` zero terms in the whole series no window can, and the check is
+    skipped.
     """
     mean = np.asarray(talib.SMA(terms, timeperiod=p), dtype=np.float64)
-    if np.count_nonzero(terms == 0.0) >= p:
-        peak = np.asarray(talib.MAX(np.abs(terms), timeperiod=p), dtype=np.float64)
-        mean[peak == 0.0] = 0.0
+    zero = terms == 0.0
+    if np.count_nonzero(zero) >= p:
+        mean[_all_zero_window_ends(zero, p)] = 0.0
     return mean
+
+
+def _all_zero_window_ends(zero: npt.NDArray[np.bool_], p: int) -> npt.NDArray[np.intp]:
+    """Indices ``i`` whose window ``i-p+1 .. i`` is all zero terms: the tails of zero runs of length >= p.
+
+    Found from the runs of zero positions (one pass over the mask, then work in proportion to the
+    zeros) instead of a rolling maximum of the absolute terms; a window lies inside one run, so it ends
+    at ``start + p - 1 .. end - 1`` of a run.
+    """
+    idx = np.flatnonzero(zero)
+    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+    starts = idx[np.concatenate(([0], breaks))]
+    ends = idx[np.concatenate((breaks - 1, [len(idx) - 1]))] + 1
+    first = starts + (p - 1)
+    keep = first < ends
+    first, ends = first[keep], ends[keep]
+    lengths = ends - first
+    offsets = np.cumsum(lengths) - lengths
+    window_ends: npt.NDArray[np.intp] = np.arange(int(lengths.sum())) + np.repeat(first - offsets, lengths)
+    return window_ends
 
 
 class _RunningMean:

@@ -233,25 +233,25 @@ def vwap(high: Any, low: Any, close: Any, volume: Any, ts: Any, session: str = "
     if back.any():
         i = int(np.argmax(back)) + 1
         raise IndicatorError(f"ts[{i}]={t[i]} is earlier than ts[{i - 1}]={t[i - 1]}; bars must be in time order")
-    out = np.full(len(h), NAN)
-    if len(h) == 0:
-        return out
-    sid = t // size
-    new_session = np.empty(len(h), dtype=bool)
-    new_session[0] = True
-    np.not_equal(sid[1:], sid[:-1], out=new_session[1:])
-    starts = np.flatnonzero(new_session)
-    lengths = np.diff(starts, append=len(h))
-    if len(starts) * 32 <= len(h):
+    n = len(h)
+    if n == 0:
+        return np.full(0, NAN)
+    starts = _session_starts(t, size)
+    lengths = np.diff(starts, append=n)
+    if len(starts) * 32 <= n:
         # Long sessions: TA-Lib 0.8's (whole-series) VWAP per session gives the streaming form's
-        # values bit for bit; only its 0 for "no volume yet" becomes NaN here.
-        for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
-            end = start + length
-            out[start:end] = talib.VWAP(h[start:end], lo[start:end], c[start:end], v[start:end])
-            if v[start] == 0.0:
-                traded = np.flatnonzero(v[start:end])
-                out[start : start + (int(traded[0]) if traded.size else length)] = NAN
+        # values bit for bit; only its 0 for "no volume yet" becomes NaN here. The sessions tile the
+        # bars, so every value of ``out`` is written.
+        out = np.empty(n)
+        vwap_fn = talib.VWAP
+        for start, end in zip(starts.tolist(), (starts + lengths).tolist(), strict=True):
+            out[start:end] = vwap_fn(h[start:end], lo[start:end], c[start:end], v[start:end])
+        idle = v[starts] == 0.0
+        for start, length in zip(starts[idle].tolist(), lengths[idle].tolist(), strict=True):
+            traded = np.flatnonzero(v[start : start + length])
+            out[start : start + (int(traded[0]) if traded.size else length)] = NAN
         return out
+    out = np.full(n, NAN)
     pv = h + lo
     pv += c
     pv /= 3.0
@@ -260,6 +260,26 @@ def vwap(high: Any, low: Any, close: Any, volume: Any, ts: Any, session: str = "
     sv = _session_cumsum(v, starts, lengths)
     np.divide(spv, sv, out=out, where=sv > 0.0)
     return out
+
+
+def _session_starts(t: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.intp]:
+    """Index of each session's first bar in time-ordered ``t`` (bars grouped by ``t // size``).
+
+    With fewer sessions than bars, the boundaries ``k * size`` are binary-searched in ``t`` (no pass
+    over every bar); sessions without bars give repeated indices, which are dropped. Otherwise each
+    bar's session number is compared with its predecessor's.
+    """
+    first, last = int(t[0]) // size, int(t[-1]) // size
+    if last - first < len(t):
+        bounds = np.arange(first + 1, last + 1, dtype=np.int64) * size
+        found = np.searchsorted(t, bounds, side="left")
+        starts = np.concatenate((np.zeros(1, dtype=np.intp), found.astype(np.intp)))
+        return starts[np.concatenate(([True], np.diff(starts) > 0))]
+    sid = t // size
+    new_session = np.empty(len(t), dtype=bool)
+    new_session[0] = True
+    np.not_equal(sid[1:], sid[:-1], out=new_session[1:])
+    return np.flatnonzero(new_session)
 
 
 def _session_cumsum(x: FloatArray, starts: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp]) -> FloatArray:

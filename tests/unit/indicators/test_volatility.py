@@ -333,3 +333,23 @@ def test_both_forms_when_run_on_a_prefix_then_prefix_values_unchanged(
     np.testing.assert_array_equal(
         stream(name, frame.iloc[:cut], **params), np.asarray(stream(name, frame, **params))[:cut]
     )
+
+
+@pytest.mark.parametrize("name", ("PARKINSON", "GARMAN_KLASS", "ROGERS_SATCHELL"))
+def test_estimators_when_flat_runs_are_shorter_or_longer_than_the_window_then_only_all_flat_windows_are_zero(
+    name: str,
+) -> None:
+    # With timeperiod 3: a flat run of 2 bars leaves every window with a moving bar (never 0); runs of
+    # 3 and 5 bars make the windows ending on their 3rd.. bars all flat (exactly 0 in both forms). The
+    # two moving bars before each run leave a positive rounding residue in a plain running sum.
+    b1, b2 = (102.9, 108.2, 102.3, 102.4), (102.8, 105.2, 97.3, 102.0)
+    flat = (103.0, 103.0, 103.0, 103.0)
+    bars = [b1, b2, *[flat] * 2, b1, b2, *[flat] * 3, b1, b2, *[flat] * 5, b1]
+    want_zero = [8, 13, 14, 15]
+    got = np.array(_estimate(name, bars, timeperiod=3))
+    cols = [np.array([b[i] for b in bars]) for i in range(4)]
+    idx = {"open": 0, "high": 1, "low": 2, "close": 3}
+    vec = get(name).vectorized(*(cols[idx[f]] for f in get(name).streaming.inputs), timeperiod=3)
+    assert np.flatnonzero(got == 0.0).tolist() == want_zero
+    assert np.flatnonzero(vec == 0.0).tolist() == want_zero
+    np.testing.assert_allclose(vec[2:], got[2:], rtol=1e-12)

@@ -315,3 +315,33 @@ def test_vwap_when_sessions_are_very_uneven_then_streaming_still_equals_vectoriz
     vec = get("VWAP").vectorized(*inputs("VWAP", frame))
     assert_bit_identical(np.asarray(stream("VWAP", frame)), vec, "uneven sessions")
     assert vec[650] == pytest.approx((frame["high"][650] + frame["low"][650] + frame["close"][650]) / 3, rel=1e-15)
+
+
+def test_vwap_when_a_day_is_missing_and_a_session_opens_without_volume_then_streaming_equals_vectorized() -> None:
+    # Long sessions (the per-session path) with an empty day between them, and a session whose first
+    # bars trade nothing: NaN there, a reset at each session's first bar.
+    rng = np.random.default_rng(4)
+    day = np.arange(1440) * MINUTE_NS
+    ts = np.concatenate([day[700:], day + DAY_NS, day + 3 * DAY_NS])
+    n = len(ts)
+    close = 100 + np.cumsum(rng.normal(0, 0.1, n))
+    volume = rng.random(n)
+    second = int(np.searchsorted(ts, DAY_NS))
+    volume[second : second + 5] = 0.0
+    frame = pd.DataFrame({"high": close + 0.3, "low": close - 0.3, "close": close, "volume": volume, "ts": ts})
+    vec = get("VWAP").vectorized(*inputs("VWAP", frame))
+    assert_bit_identical(vec, np.asarray(stream("VWAP", frame)), "missing day")
+    assert np.isnan(vec[second : second + 5]).all() and not np.isnan(vec[second + 5])
+    third = int(np.searchsorted(ts, 3 * DAY_NS))
+    assert vec[third] == pytest.approx(close[third], rel=1e-15)
+
+
+def test_vwap_when_sessions_are_shorter_than_the_bar_spacing_then_every_bar_resets() -> None:
+    # Hourly bars, one-minute sessions: more possible sessions than bars, so each bar is its own session.
+    n = 50
+    ts = (np.arange(n) * 60 * MINUTE_NS).astype(np.int64)
+    close = np.linspace(10.0, 20.0, n)
+    frame = pd.DataFrame({"high": close + 1.0, "low": close - 1.0, "close": close, "volume": np.ones(n), "ts": ts})
+    vec = get("VWAP").vectorized(*inputs("VWAP", frame), session="1m")
+    assert_bit_identical(vec, np.asarray(stream("VWAP", frame, session="1m")), "one bar per session")
+    np.testing.assert_allclose(vec, close, rtol=1e-15)
