@@ -41,7 +41,7 @@ def _register_subcommands() -> None:
 
     app.add_typer(control_app, name="control", help="Set the trading mode: pause, reduce, emergency, resume, status.")
     app.add_typer(audit_app, name="audit", help="Check the hash-chained audit trail.")
-    app.add_typer(exchange_app, name="exchange", help="Run the local simulated exchange (Binance-spot API on 127.0.0.1).")
+    app.add_typer(exchange_app, name="exchange", help="Run the local simulated exchange (Binance-spot API, 127.0.0.1).")
 
 
 _register_subcommands()
@@ -75,7 +75,9 @@ def _build_config(
     slippage_bps: str | None,
     tick_size: str | None,
     step_size: str | None,
+    risk: str | None = None,
 ) -> BacktestConfig:
+    risk_section = None if risk is None else {"limits": _read_limits(risk)}
     if config_file is not None:
         loose: list[object] = [data, symbol, timeframe, tick_size, step_size]
         if params or any(v is not None for v in loose):
@@ -90,6 +92,8 @@ def _build_config(
             overrides["fee_rate"] = fee_rate
         if slippage_bps is not None:
             overrides["slippage_bps"] = slippage_bps
+        if risk_section is not None:
+            overrides["risk"] = risk_section
         return BacktestConfig.model_validate({**cfg.model_dump(), **overrides}) if overrides else cfg
     if data is not None and not data.exists():
         raise CliError(f"data file not found: {data}")
@@ -105,7 +109,30 @@ def _build_config(
     for key, value in (("cash", cash), ("fee_rate", fee_rate), ("slippage_bps", slippage_bps)):
         if value is not None:
             raw[key] = value
+    if risk_section is not None:
+        raw["risk"] = risk_section
     return BacktestConfig.model_validate(raw)
+
+
+def _read_limits(spec: str) -> dict[str, Any]:
+    """``default`` or a TOML/JSON file of risk limits (``bot4.risk.limits.RiskLimits`` fields)."""
+    if spec == "default":
+        return {}
+    import tomllib
+
+    path = Path(spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except OSError as exc:
+        raise CliError(f"cannot read risk limits {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CliError(
+            f"risk limits {path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}"
+        ) from None
+    if not isinstance(raw, dict):
+        raise CliError(f"risk limits {path}: expected a table of limits")
+    return raw
 
 
 @app.command()
@@ -125,6 +152,9 @@ def backtest(
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML/JSON run config (several strategies/instruments)")
     ] = None,
+    risk: Annotated[
+        str | None, typer.Option(help="risk engine on every order: 'default' limits or a TOML/JSON limits file")
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="write a self-contained HTML report here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print summary, metrics and all trades as JSON")] = False,
     db: Annotated[str, typer.Option(help="SQLAlchemy URL where results are stored")] = "sqlite:///bot4.sqlite",
@@ -140,7 +170,18 @@ def backtest(
 
     try:
         cfg = _build_config(
-            config, strategy, data, symbol, timeframe, param or [], cash, fee_rate, slippage_bps, tick_size, step_size
+            config,
+            strategy,
+            data,
+            symbol,
+            timeframe,
+            param or [],
+            cash,
+            fee_rate,
+            slippage_bps,
+            tick_size,
+            step_size,
+            risk,
         )
         show_progress = sys.stderr.isatty() if progress is None else progress
         with _Progress(show_progress and not as_json) as bar:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot4.model.errors import ConfigError, describe_validation_error
 
 __all__ = [
+    "RiskConfig",
     "BacktestConfig",
     "ConfigError",
     "DataFeedConfig",
@@ -49,6 +50,14 @@ class StrategyEntry(_Frozen):
     instruments: list[str] | None = Field(None, description="instrument ids or symbols; unset = all")
 
 
+class RiskConfig(_Frozen):
+    """The risk engine for a run: its limits (``bot4.risk.limits.RiskLimits`` fields) and where it keeps state."""
+
+    limits: dict[str, Any] = Field(default_factory=dict, description="RiskLimits fields; unset = the defaults")
+    state_dir: str | None = Field(None, description="mode file directory; unset = a fresh one per run")
+    audit_url: str | None = Field(None, description="SQLAlchemy URL of the audit trail; unset = no audit")
+
+
 class BacktestConfig(_Frozen):
     """Everything a backtest needs; the kernel builds the run from this alone."""
 
@@ -57,6 +66,7 @@ class BacktestConfig(_Frozen):
     cash: Decimal = Field(Decimal(10_000), gt=0, description="starting cash in the quote currency")
     fee_rate: Decimal = Field(Decimal("0.001"), ge=Decimal("-0.01"), lt=Decimal("0.1"))
     slippage_bps: Decimal = Field(Decimal(0), ge=0, lt=10_000)
+    risk: RiskConfig | None = Field(None, description="run every order through the risk engine; unset = off")
 
     @field_validator("strategies")
     @classmethod

@@ -1,9 +1,11 @@
-"""The event-driven core shared by backtest, paper and live: strategies -> risk -> venue -> portfolio.
+"""The event-driven core shared by backtest, paper and live: strategies -> risk -> OMS -> venue -> portfolio.
 
 Market data comes in through ``on_bar`` (and later ticks/quotes); orders go out through the risk hook
-to the venue; venue events come back through ``on_venue_event`` and are applied to the portfolio and
-routed to the strategy that owns the order. A strategy that raises is stopped and reported; the run
-goes on for the others. Nothing here knows whether it is a backtest.
+to each venue's ``OrderManager``, which journals the intent before the venue sees it, owns order status
+and applies every fill exactly once. Venue events come in through ``on_venue_event`` and go to the order
+manager's venue client; the engine listens to the order manager and rebuilds the model events for the
+portfolio, the risk hook and the strategy that owns the order. A strategy that raises is stopped and
+reported; the run goes on for the others. Nothing here knows whether it is a backtest.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from typing import Any
 
 from bot4.engine.portfolio import Portfolio
 from bot4.engine.risk_hook import RiskHook
+from bot4.execution.bar_client import LATE_REJECT_PREFIX
+from bot4.execution.contingent import ContingentManager
+from bot4.execution.errors import TradingHalted
+from bot4.execution.order_manager import OrderManager
+from bot4.execution.records import OrderRecord
+from bot4.execution.recovery import recover
+from bot4.execution.states import OmsStatus, to_order_status
 from bot4.indicators.base import Indicator
 from bot4.model.enums import OrderStatus
 from bot4.model.errors import DomainError
@@ -33,47 +42,13 @@ from bot4.model.events import (
     StrategyError,
     TradeTick,
 )
+from bot4.model.fill import Fill
 from bot4.model.instrument import Instrument
 from bot4.model.numbers import ZERO, to_decimal
 from bot4.model.orders import Order
 from bot4.model.ports import SYSTEM_STRATEGY_ID, Clock, Venue
 from bot4.research.results import RunEvent
 from bot4.strategies.base import Strategy, StrategyConfig
-
-_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.SUBMITTED: frozenset(
-        {
-            OrderStatus.ACCEPTED,
-            OrderStatus.REJECTED,
-            OrderStatus.FILLED,
-            OrderStatus.PARTIALLY_FILLED,
-            OrderStatus.CANCELED,
-            OrderStatus.EXPIRED,
-        }
-    ),
-    OrderStatus.ACCEPTED: frozenset(
-        {
-            OrderStatus.PARTIALLY_FILLED,
-            OrderStatus.FILLED,
-            OrderStatus.PENDING_CANCEL,
-            OrderStatus.CANCELED,
-            OrderStatus.EXPIRED,
-            OrderStatus.REJECTED,
-        }
-    ),
-    OrderStatus.PARTIALLY_FILLED: frozenset(
-        {
-            OrderStatus.PARTIALLY_FILLED,
-            OrderStatus.FILLED,
-            OrderStatus.PENDING_CANCEL,
-            OrderStatus.CANCELED,
-            OrderStatus.EXPIRED,
-        }
-    ),
-    OrderStatus.PENDING_CANCEL: frozenset(
-        {OrderStatus.CANCELED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.EXPIRED}
-    ),
-}
 
 
 def _safe_id(text: str) -> str:
@@ -201,8 +176,12 @@ class _Context:
         )
 
 
+_STATUS_EVENTS = (OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderRejected)
+_UNSETTLED = frozenset({OmsStatus.PENDING_SEND, OmsStatus.IN_FLIGHT, OmsStatus.PENDING_CANCEL})
+
+
 class TradingEngine:
-    """Wires strategies, the risk hook, venues and the portfolio together."""
+    """Wires strategies, the risk hook, order managers, venues and the portfolio together."""
 
     def __init__(
         self,
@@ -216,12 +195,18 @@ class TradingEngine:
         self.portfolio = portfolio
         self.risk = risk
         self.venues: dict[str, Venue] = {}
+        self.oms: dict[str, OrderManager] = {}  # venue name -> its order manager
         self._venue_of: dict[str, Venue] = {}
+        self._oms_of: dict[str, OrderManager] = {}
+        self._client_sink: dict[str, Callable[[object], None]] = {}
+        self._contingents: list[ContingentManager] = []
         self._runtimes: list[_Runtime] = []
         self._subs: dict[str, list[_Subscription]] = {iid: [] for iid in instruments}
         self._owner: dict[str, _Runtime] = {}
-        self.orders: dict[str, Order] = {}
-        self.status: dict[str, OrderStatus] = {}
+        self.orders: dict[str, Order] = {}  # every order handed to an order manager, by client id
+        self._denied: set[str] = set()
+        self._cum: dict[str, Decimal] = {}  # filled so far per order, as the fills reached the engine
+        self._unsettled: set[str] = set()  # orders whose submit or cancel outcome is not known yet
         self.events: list[RunEvent] = []
         self.strategy_errors: list[StrategyError] = []
         self._free_balance: Callable[[str], Decimal] | None = None
@@ -235,13 +220,40 @@ class TradingEngine:
 
     # -- composition ---------------------------------------------------------------------------------
 
-    def add_venue(self, name: str, venue: Venue, free_balance: Callable[[str], Decimal] | None = None) -> None:
+    def add_venue(
+        self,
+        name: str,
+        venue: Venue,
+        free_balance: Callable[[str], Decimal] | None = None,
+        *,
+        oms: OrderManager,
+    ) -> None:
+        """Trade ``name``'s instruments through ``oms``; ``venue`` only gets market data from the engine.
+
+        The venue's event sink must be ``on_venue_event``; the engine hands order events on to the
+        order manager's venue client (its ``sink``), which must be bound to ``venue``.
+        """
+        client_sink = getattr(oms.venue, "sink", None)
+        if not callable(client_sink):
+            raise TypeError(f"venue {name}: the order manager's venue client has no sink(event) to take venue events")
+        if oms.venue.name != name:
+            raise ValueError(f"venue {name}: the order manager trades on venue {oms.venue.name!r}")
         self.venues[name] = venue
+        if name not in self.oms:
+            self.oms[name] = oms
+            oms.on_status(self._on_oms_status)
+            oms.on_fill(self._on_oms_fill)
         for iid, inst in self.instruments.items():
             if inst.venue == name:
                 self._venue_of[iid] = venue
+                self._oms_of[iid] = oms
+                self._client_sink[iid] = client_sink
         if free_balance is not None:
             self._free_balance = free_balance
+
+    def add_contingent(self, manager: ContingentManager) -> None:
+        """Feed ``manager`` bar closes and timer ticks while it has contingent orders."""
+        self._contingents.append(manager)
 
     def add_strategy(
         self, cls: type[Strategy], config: StrategyConfig, strategy_id: str, instrument_ids: tuple[str, ...]
@@ -269,6 +281,17 @@ class TradingEngine:
     # -- lifecycle -----------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Reconcile every order manager with its venue, then start the strategies.
+
+        A failed recovery leaves that order manager halted: strategies still run, and each order they
+        send is denied with the reason (recorded as a run event here and on every denial).
+        """
+        for name, oms in self.oms.items():
+            iids = sorted(iid for iid, o in self._oms_of.items() if o is oms)
+            report = recover(oms, iids)
+            if not report.ok:
+                self._record(self.clock.now_ns(), "RECOVERY_FAILED", name, report.reason)
+        self._resume_ids()
         for rt in self._runtimes:
             self._call(rt, "on_start", rt.strategy.on_start)
 
@@ -276,6 +299,17 @@ class TradingEngine:
         for rt in self._runtimes:
             if rt.active:
                 self._call(rt, "on_stop", rt.strategy.on_stop)
+
+    def _resume_ids(self) -> None:
+        """Continue each strategy's id sequence after the journal's, so a restart never reuses an id."""
+        contexts = {rt.ctx._prefix: rt.ctx for rt in [*self._runtimes, self._system]}
+        for oms in self.oms.values():
+            for cid in oms.orders:
+                prefix, _, tail = cid.rpartition("-")
+                ctx = contexts.get(prefix)
+                if ctx is not None and tail.isdigit():
+                    ctx._seq = max(ctx._seq, int(tail))
+        self._system_seq = max(self._system_seq, self._system.ctx._seq)
 
     # -- market data ---------------------------------------------------------------------------------
 
@@ -285,6 +319,10 @@ class TradingEngine:
         venue = self._venue_of[iid]
         if venue.has_working:  # type: ignore[attr-defined]
             venue.on_bar(bar)  # type: ignore[attr-defined]
+        if self._unsettled:
+            self._poll()
+        if self._contingents:
+            self._drive_contingents(iid, bar[6])
         if self._risk_sees_bars:
             self._last_close[iid] = bar[6]
             self.risk.on_bar(bar)
@@ -325,13 +363,27 @@ class TradingEngine:
                 except Exception as exc:
                     self._stop_strategy(sub.rt, "on_quote", exc)
 
+    def _poll(self) -> None:
+        """Let the order managers settle overdue submits and cancels (only while some are unsettled)."""
+        for oms in self.oms.values():
+            oms.poll()
+        self._unsettled = {
+            cid for cid in self._unsettled if self._oms_of[self.orders[cid].instrument_id].get(cid).status in _UNSETTLED
+        }
+
+    def _drive_contingents(self, iid: str, close: float) -> None:
+        for cm in self._contingents:
+            if cm.brackets or cm.trailing or cm.time_stops:
+                cm.on_price(iid, close)
+                cm.on_timer()
+
     # -- orders from strategies -----------------------------------------------------------------------
 
     def submit_from_strategy(self, rt: _Runtime, cid: str, instrument_id: str, fields: dict[str, Any]) -> None:
         self._send(rt, cid, instrument_id, fields, system=False)
 
     def _send(self, rt: _Runtime, cid: str, instrument_id: str, fields: dict[str, Any], *, system: bool) -> None:
-        """Validate, risk-check and send one order; every refusal becomes an OrderDenied event."""
+        """Validate, risk-check and hand one order to the order manager; every refusal becomes OrderDenied."""
         now = self.clock.now_ns()
         if not rt.active and not system:
             self._deny(rt, cid, instrument_id, now, "strategy is stopped")
@@ -349,28 +401,57 @@ class TradingEngine:
         if reason is not None:
             self._deny(rt, cid, instrument_id, now, reason)
             return
+        oms = self._oms_of.get(instrument_id)
+        if oms is None:
+            self._deny(rt, cid, instrument_id, now, f"no venue trades {instrument_id}")
+            return
+        self._owner[cid] = rt  # before submit: the order manager reports back before it returns
         self.orders[cid] = order
-        self.status[cid] = OrderStatus.SUBMITTED
-        self._owner[cid] = rt
-        self._venue_of[instrument_id].submit(order)
+        try:
+            rec = oms.submit(order)
+        except (TradingHalted, ValueError) as exc:
+            del self._owner[cid], self.orders[cid]
+            self._deny(rt, cid, instrument_id, now, str(exc))
+            return
+        if rec.status in _UNSETTLED:
+            self._unsettled.add(cid)
 
     def cancel_from_strategy(self, rt: _Runtime, cid: str) -> None:
         order = self.orders.get(cid)
         if order is None or self._owner.get(cid) is not rt:
             self._record(self.clock.now_ns(), "CANCEL_REJECTED", rt.sid, f"no order {cid} of this strategy")
             return
-        if self.status[cid].is_terminal:
-            return
-        self._venue_of[order.instrument_id].cancel(cid)
+        self._cancel(order)
+
+    def _cancel(self, order: Order) -> bool:
+        cid = order.client_order_id
+        oms = self._oms_of[order.instrument_id]
+        sent = oms.cancel(cid)
+        if sent and oms.get(cid).status in _UNSETTLED:
+            self._unsettled.add(cid)
+        return sent
 
     def _deny(self, rt: _Runtime, cid: str, iid: str, now: int, reason: str) -> None:
-        self.status[cid] = OrderStatus.DENIED
+        self._denied.add(cid)
         self._record(now, "ORDER_DENIED", rt.sid, f"{cid} {iid}: {reason}")
         self._notify(rt, OrderDenied(cid, rt.sid, iid, now, reason))
+
+    def order_status(self, client_order_id: str) -> OrderStatus:
+        """The model status of one order: DENIED if the engine refused it, else the order manager's."""
+        if client_order_id in self._denied:
+            return OrderStatus.DENIED
+        order = self.orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"client_order_id: no order {client_order_id!r} in this engine")
+        rec = self._oms_of[order.instrument_id].get(client_order_id)
+        if rec.status is OmsStatus.EXPIRED and rec.reason.startswith(LATE_REJECT_PREFIX):
+            return OrderStatus.REJECTED  # what the strategy was told
+        return to_order_status(rec.status)
 
     # -- venue events -------------------------------------------------------------------------------
 
     def on_venue_event(self, event: object) -> None:
+        """The venues' sink: funding is booked here; order events go on to the order manager's client."""
         if isinstance(event, FundingPaid):
             self.portfolio.apply_funding(event, self.clock.now_ns())
             self._record(
@@ -380,34 +461,77 @@ class TradingEngine:
         if not isinstance(event, OrderEvent):
             raise TypeError(f"unexpected venue event {event!r}")
         cid = event.client_order_id
+        sink = self._client_sink.get(event.instrument_id)
         rt = self._owner.get(cid)
-        if rt is None:
+        if sink is None:
             self._record(event.ts_event, "UNKNOWN_ORDER_EVENT", "venue", repr(event))
             return
-        self.risk.on_order_event(event)
-        new = _status_of(event)
-        old = self.status.get(cid, OrderStatus.SUBMITTED)
-        if new is None:  # informational (a stop triggered, a cancel refused): no state change
+        if rt is None:  # not a strategy's order: the order manager knows it (a contingent) or looks it up
+            if cid not in self._oms_of[event.instrument_id].orders:
+                self._record(event.ts_event, "UNKNOWN_ORDER_EVENT", "venue", repr(event))
+        elif not isinstance(event, _STATUS_EVENTS):  # informational (a stop triggered, a cancel refused)
+            self.risk.on_order_event(event)
             if isinstance(event, CancelRejected):
                 self._record(event.ts_event, "CANCEL_REJECTED", rt.sid, f"{cid}: {event.reason} ({event.code})")
             self._notify(rt, event)
-            return
-        if old.is_terminal:
-            self._record(event.ts_event, "LATE_EVENT_IGNORED", rt.sid, f"{cid} is {old.value}: {type(event).__name__}")
-            return
-        if new is not old and new not in _TRANSITIONS.get(old, frozenset()):
-            self._record(event.ts_event, "ILLEGAL_TRANSITION", rt.sid, f"{cid}: {old.value} -> {new.value}")
-            return
-        self.status[cid] = new
-        if isinstance(event, OrderFilled):
-            self.portfolio.apply_fill(event.fill, self.clock.now_ns())
-            self.risk.on_fill(event.fill)
-        elif isinstance(event, OrderRejected):
-            self._record(event.ts_event, "ORDER_REJECTED", rt.sid, f"{cid} {event.instrument_id}: {event.reason}")
+        elif not isinstance(event, OrderFilled):
+            rec = self._oms_of[event.instrument_id].orders.get(cid)
+            if rec is not None and rec.status.is_terminal:  # the order manager absorbs it; say so in the run
+                self._record(
+                    event.ts_event, "LATE_EVENT_IGNORED", rt.sid, f"{cid} is {rec.status.value}: {type(event).__name__}"
+                )
+        sink(event)
+
+    def _on_oms_status(self, rec: OrderRecord, status: OmsStatus, reason: str) -> None:
+        """Rebuild the model event of one status change (fills come through ``_on_oms_fill``)."""
+        cid = rec.client_order_id
+        if status not in _UNSETTLED:
+            self._unsettled.discard(cid)
+        order = rec.order
+        now = self.clock.now_ns()
+        event: OrderEvent
+        if status is OmsStatus.ACCEPTED:
+            event = OrderAccepted(cid, order.strategy_id, order.instrument_id, now)
+        elif status is OmsStatus.CANCELED:
+            event = OrderCanceled(cid, order.strategy_id, order.instrument_id, now, reason)
+        elif status is OmsStatus.REJECTED or (status is OmsStatus.EXPIRED and reason.startswith(LATE_REJECT_PREFIX)):
+            reason = reason.removeprefix(LATE_REJECT_PREFIX)
+            event = OrderRejected(cid, order.strategy_id, order.instrument_id, now, reason)
+        elif status in (OmsStatus.EXPIRED, OmsStatus.FAILED):
+            event = OrderExpired(cid, order.strategy_id, order.instrument_id, now, reason)
+        else:
+            return  # in flight, pending cancel, or a fill's status (the fill itself was reported)
+        rt = self._owner.get(cid)
+        self.risk.on_order_event(event)
+        if rt is None:
+            return  # not a strategy's order (a contingent exit, an adopted one): no one to tell
+        if isinstance(event, OrderRejected):
+            self._record(now, "ORDER_REJECTED", rt.sid, f"{cid} {order.instrument_id}: {reason}")
         self._notify(rt, event)
-        if isinstance(event, OrderFilled) and rt.active:
+
+    def _on_oms_fill(self, rec: OrderRecord, fill: Fill) -> None:
+        """A new fill (the order manager drops duplicates): book it once, then tell risk and the owner."""
+        cid = rec.client_order_id
+        cum = self._cum.get(cid, ZERO) + fill.quantity
+        qty = rec.quantity
+        leaves = qty - cum if qty > cum else ZERO
+        if leaves:
+            self._cum[cid] = cum
+        else:
+            self._cum.pop(cid, None)
+        now = self.clock.now_ns()
+        event = OrderFilled(cid, fill.strategy_id, fill.instrument_id, now, fill, cum, leaves)
+        self.risk.on_order_event(event)
+        self.portfolio.apply_fill(fill, now)
+        self.risk.on_fill(fill)
+        rt = self._owner.get(cid)
+        if rt is None:  # booked all the same: the account traded
+            self._record(now, "UNOWNED_FILL", rec.role, f"{cid} {fill.side} {fill.quantity}@{fill.price}")
+            return
+        self._notify(rt, event)
+        if rt.active:
             try:
-                rt.strategy.on_fill(event.fill)
+                rt.strategy.on_fill(fill)
             except Exception as exc:
                 self._stop_strategy(rt, "on_fill", exc)
 
@@ -418,10 +542,9 @@ class TradingEngine:
 
     def cancel_all(self, reason: str) -> int:
         sent = 0
-        for cid, order in list(self.orders.items()):
-            if self.status[cid].is_open:
-                self._record(self.clock.now_ns(), "CANCEL_ALL", "risk", f"{cid}: {reason}")
-                self._venue_of[order.instrument_id].cancel(cid)
+        for order in self.open_orders():
+            if self._cancel(order):
+                self._record(self.clock.now_ns(), "CANCEL_ALL", "risk", f"{order.client_order_id}: {reason}")
                 sent += 1
         return sent
 
@@ -435,8 +558,7 @@ class TradingEngine:
         for sid, iid, qty in self.portfolio.strategy_positions():
             rt = runtimes.get(sid, self._system)
             side = "SELL" if qty > 0 else "BUY"
-            self._system_seq += 1
-            cid = f"{SYSTEM_STRATEGY_ID}-{self._system_seq}"
+            cid = self._next_system_id()
             self._record(self.clock.now_ns(), "FLATTEN", "risk", f"{cid} {sid} {iid} {side} {abs(qty)}: {reason}")
             fields = {"side": side, "quantity": abs(qty), "reduce_only": True}
             self._send(rt, cid, iid, fields, system=True)
@@ -455,8 +577,7 @@ class TradingEngine:
             if part <= 0:
                 continue
             side = "SELL" if qty > 0 else "BUY"
-            self._system_seq += 1
-            cid = f"{SYSTEM_STRATEGY_ID}-{self._system_seq}"
+            cid = self._next_system_id()
             self._record(self.clock.now_ns(), "REDUCE", "risk", f"{cid} {sid} {iid} {side} {part}: {reason}")
             self._send(
                 runtimes.get(sid, self._system),
@@ -475,13 +596,14 @@ class TradingEngine:
         return dict(self.portfolio.cash)
 
     def open_orders(self) -> list[Order]:
-        return [o for cid, o in self.orders.items() if self.status[cid].is_open]
+        """Working orders as the order managers see them (in flight and pending cancel included)."""
+        return [rec.order for oms in self.oms.values() for rec in oms.working()]
 
     def last_price(self, instrument_id: str) -> float | None:
         return self._last_close.get(instrument_id)
 
     def open_orders_of(self, sid: str) -> list[Order]:
-        return [o for cid, o in self.orders.items() if o.strategy_id == sid and self.status[cid].is_open]
+        return [o for o in self.open_orders() if o.strategy_id == sid]
 
     def free_balance(self, currency: str) -> Decimal:
         if self._free_balance is None:
@@ -489,6 +611,11 @@ class TradingEngine:
         return self._free_balance(currency)
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def _next_system_id(self) -> str:
+        self._system_seq += 1
+        self._system.ctx._seq = self._system_seq
+        return f"{SYSTEM_STRATEGY_ID}-{self._system_seq}"
 
     def _notify(self, rt: _Runtime, event: OrderEvent) -> None:
         if rt.active:
@@ -515,7 +642,7 @@ class TradingEngine:
         self.strategy_errors.append(StrategyError(rt.sid, now, callback, text))
         self._record(now, "STRATEGY_ERROR", rt.sid, f"stopped after {callback} raised {text}")
         for order in self.open_orders_of(rt.sid):
-            self._venue_of[order.instrument_id].cancel(order.client_order_id)
+            self._cancel(order)
         if callback != "on_stop":
             try:
                 rt.strategy.on_stop()
@@ -526,17 +653,3 @@ class TradingEngine:
 
     def _record(self, ts: int, kind: str, source: str, message: str) -> None:
         self.events.append(RunEvent(ts, kind, source, message))
-
-
-def _status_of(event: OrderEvent) -> OrderStatus | None:
-    if isinstance(event, OrderFilled):
-        return OrderStatus.FILLED if event.leaves_quantity == 0 else OrderStatus.PARTIALLY_FILLED
-    if isinstance(event, OrderAccepted):
-        return OrderStatus.ACCEPTED
-    if isinstance(event, OrderRejected):
-        return OrderStatus.REJECTED
-    if isinstance(event, OrderCanceled):
-        return OrderStatus.CANCELED
-    if isinstance(event, OrderExpired):
-        return OrderStatus.EXPIRED
-    return None

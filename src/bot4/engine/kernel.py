@@ -1,8 +1,8 @@
 """The composition root: turns a ``BacktestConfig`` into a wired run.
 
-This is the one place that names concrete implementations (the simulated clock, the bar venue, the
-pass-through risk hook). Live and paper nodes get their own builders that swap the clock and venue and
-reuse everything else.
+This is the one place that names concrete implementations (the simulated clock, the bar venue and its
+order-manager client, the no-op journal, the pass-through risk hook). Live and paper nodes get their own
+builders that swap the clock, venue client and journal and reuse everything else.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from bot4.data.gaps import find_gaps
 from bot4.data.loaders import bundled_path, load_ohlcv
 from bot4.engine.backtest import BacktestRunner, Feed, ProgressFn
 from bot4.engine.clock import SimClock
-from bot4.engine.config import BacktestConfig, ConfigError, DataFeedConfig, describe_validation_error
+from bot4.engine.config import BacktestConfig, ConfigError, DataFeedConfig, RiskConfig, describe_validation_error
 from bot4.engine.engine import TradingEngine
 from bot4.engine.portfolio import Portfolio
 from bot4.engine.risk_hook import PassThroughRisk, RiskHook
+from bot4.execution.bar_client import BarClient
+from bot4.execution.memory_journal import NullJournal
+from bot4.execution.order_manager import OmsConfig, OrderManager
 from bot4.model.errors import DomainError
 from bot4.model.instrument import Instrument
 from bot4.research.results import BacktestResult, RunEvent
@@ -75,11 +78,13 @@ def build_backtest(
     balances = {quote: config.cash}
     clock = SimClock()
     portfolio = Portfolio(instruments, balances)
+    if risk is None and config.risk is not None:
+        risk = _risk_engine(config.risk, quote)
     engine = TradingEngine(clock, instruments, portfolio, risk or PassThroughRisk())
     for venue_name in sorted({i.venue for i in instruments.values()}):
         venue_instruments = {k: v for k, v in instruments.items() if v.venue == venue_name}
         venue = BarVenue(venue_name, venue_instruments, balances, clock, engine.on_venue_event, config.slippage_bps)
-        engine.add_venue(venue_name, venue, free_balance=venue.free_balance)
+        engine.add_venue(venue_name, venue, free_balance=venue.free_balance, oms=backtest_oms(venue, clock))
 
     for entry in config.strategies:
         cls = (strategy_classes or {}).get(entry.name) or strategy_class(entry.name)
@@ -103,8 +108,34 @@ def build_backtest(
     return BacktestRunner(engine, clock, feeds, _plain(config), gap_events, progress)
 
 
+def backtest_oms(venue: BarVenue, clock: SimClock) -> OrderManager:
+    """An order manager for a simulated run: no journal to recover from, the engine's per-strategy ids.
+
+    Per-strategy ids (``<strategy>-<n>``) keep runs reproducible and readable; they are unique within
+    the account because one engine owns it and resumes each sequence from the journal at start.
+    """
+    client = BarClient(venue.name)
+    client.bind(venue)
+    return OrderManager(client, NullJournal(), clock, OmsConfig(caller_ids=True))
+
+
 def run_backtest(config: BacktestConfig, *, progress: ProgressFn | None = None) -> BacktestResult:
     return build_backtest(config, progress=progress).run()
+
+
+def _risk_engine(cfg: RiskConfig, quote: str) -> RiskHook:
+    """The risk engine a config asks for; a backtest without a state dir gets a fresh one of its own."""
+    import tempfile
+    from pathlib import Path
+
+    from bot4.risk.audit import AuditLog
+    from bot4.risk.engine import RiskEngine
+    from bot4.risk.limits import RiskLimits
+
+    limits = RiskLimits.parse(cfg.limits, "risk.limits")
+    state_dir = Path(cfg.state_dir) if cfg.state_dir else Path(tempfile.mkdtemp(prefix="bot4-risk-"))
+    audit = AuditLog(cfg.audit_url, state_dir / "audit-head.json") if cfg.audit_url else None
+    return RiskEngine(limits, state_dir=state_dir, audit=audit, equity_currency=quote)
 
 
 def _resolve_instruments(names: list[str] | None, instruments: dict[str, Instrument]) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 The core (``order_manager``, ``states``, ``ledger``, ``contingent``, ``recovery``) is synchronous and
 storage-free; it talks to a ``Journal`` (``bot4.persistence.journal.SqlJournal`` in production,
-``MemoryJournal`` in tests) and a ``VenueClient`` (``MatchingClient`` in-process,
+``MemoryJournal`` in tests) and a ``VenueClient`` (``MatchingClient`` and ``BarClient`` in-process,
 ``BinanceRestClient`` over HTTP).
 """
 

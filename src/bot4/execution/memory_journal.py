@@ -1,4 +1,4 @@
-"""An in-memory ``Journal`` for unit tests and the journal-free benchmark path.
+"""In-memory journals: ``MemoryJournal`` for unit tests, ``NullJournal`` for backtests.
 
 It keeps the same rules as the SQL journal (a fill key is inserted once; fill, order and position
 change together) so the order manager's tests do not depend on a database. ``fail_next`` lets a
@@ -64,6 +64,35 @@ class MemoryJournal:
 
     def record_event(self, kind: str, client_order_id: str, detail: str) -> None:
         self.events.append((kind, client_order_id, detail))
+
+    def close(self) -> None:
+        pass
+
+
+class NullJournal:
+    """A journal that keeps nothing, for backtests: a simulated run has nothing to recover.
+
+    The order manager still dedups fills in its own ledger before it asks the journal, so answering
+    "inserted" to every fill keeps the exactly-once rule; ``load`` is always empty, so recovery is trivial.
+    """
+
+    def load(self) -> JournalSnapshot:
+        return JournalSnapshot()
+
+    def commit_intent(self, record: OrderRecord) -> None:
+        pass
+
+    def commit_order(self, record: OrderRecord) -> None:
+        pass
+
+    def commit_fill(self, fill: FillRow, order: OrderRecord, position: PositionRow, fee: tuple[str, Decimal]) -> bool:
+        return True
+
+    def set_meta(self, key: str, value: str) -> None:
+        pass
+
+    def record_event(self, kind: str, client_order_id: str, detail: str) -> None:
+        pass
 
     def close(self) -> None:
         pass

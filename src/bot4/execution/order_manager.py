@@ -41,17 +41,24 @@ from bot4.model.orders import Order
 
 DUPLICATE_ORDER_CODE = -2010
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")  # what Binance accepts as newClientOrderId
 NOT_RECOVERED = "not recovered yet: call recover() before trading"
 
 OrderListener = Callable[[OrderRecord], None]
 FillListener = Callable[[OrderRecord, Fill], None]
+StatusListener = Callable[[OrderRecord, OmsStatus, str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class OmsConfig:
-    """``id_prefix`` marks our orders at the venue (adoption after a crash relies on it)."""
+    """``id_prefix`` marks our orders at the venue (adoption after a crash relies on it).
+
+    ``caller_ids`` lets the caller choose each client id (the engine's per-strategy ids, which keep
+    backtests reproducible and readable); the manager then only insists that an id is new to it.
+    """
 
     id_prefix: str = "b4-"
+    caller_ids: bool = False
     inflight_timeout_ns: int = 2_000_000_000
     not_found_limit: int = 3
 
@@ -82,6 +89,7 @@ class OrderManager:
         self._cancel_wanted: set[str] = set()
         self._order_listeners: list[OrderListener] = []
         self._fill_listeners: list[FillListener] = []
+        self._status_listeners: list[StatusListener] = []
         self._pending: deque[Callable[[], None]] = deque()
         self._depth = 0
         venue.set_listener(self.on_report)
@@ -110,6 +118,14 @@ class OrderManager:
 
     def on_fill(self, listener: FillListener) -> None:
         self._fill_listeners.append(listener)
+
+    def on_status(self, listener: StatusListener) -> None:
+        """Like ``on_order``, but with the status and reason as they were when the change happened.
+
+        Listeners run after the outermost call returns, when the record may have moved on (an ack and
+        a fill in one response); a listener that must see every step in order uses this one.
+        """
+        self._status_listeners.append(listener)
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -150,7 +166,12 @@ class OrderManager:
         if self.halted_reason is not None:
             raise TradingHalted(f"order {order.client_order_id} refused: {self.halted_reason}")
         cid = order.client_order_id
-        if cid != self.next_client_id():
+        if self.config.caller_ids:
+            if not _SAFE_ID.match(cid):
+                raise ValueError(f"client_order_id: 1-36 characters of [A-Za-z0-9_-] (got {cid!r})")
+            if cid in self.orders:
+                raise ValueError(f"client_order_id: {cid!r} is already used by an order of this account")
+        elif cid != self.next_client_id():
             raise ValueError(
                 f"client_order_id: expected the next deterministic id {self.next_client_id()!r}, got {cid!r}"
             )
@@ -485,6 +506,10 @@ class OrderManager:
     def _notify_order(self, rec: OrderRecord) -> None:
         for listener in self._order_listeners:
             self._pending.append(lambda listener=listener: listener(rec))  # type: ignore[misc]
+        if self._status_listeners:
+            status, reason = rec.status, rec.reason
+            for s_listener in self._status_listeners:
+                self._pending.append(lambda s_listener=s_listener: s_listener(rec, status, reason))  # type: ignore[misc]
 
     def _drain(self) -> None:
         if self._depth:

@@ -109,3 +109,25 @@ def test_backtest_when_result_store_unusable_then_one_line_naming_url(
     assert code == 2
     _assert_one_clean_line(err)
     assert f"cannot store results in {url}" in err
+
+
+def test_backtest_when_risk_default_then_oversized_orders_denied_with_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "backtest", "--json", "--no-store", "--risk", "default")
+    assert code == 0, err
+    data = json.loads(out)
+    denied = [e for e in data["events"] if e["kind"] == "ORDER_DENIED"]
+    assert denied and all("MAX_POSITION" in e["message"] or "CONCENTRATION" in e["message"] for e in denied[:5])
+    assert data["metrics"]["n_trades"] == 0
+
+
+def test_backtest_when_risk_limits_file_has_unknown_key_then_one_line_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    limits = tmp_path / "limits.toml"
+    limits.write_text("max_order_notionl = 5\n")
+    code, _, err = run(capsys, "backtest", "--no-store", "--risk", str(limits))
+    assert code == 2
+    _assert_one_clean_line(err)
+    assert "risk.limits.max_order_notionl: Extra inputs are not permitted" in err

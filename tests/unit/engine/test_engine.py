@@ -148,19 +148,26 @@ def test_run_when_repeated_then_identical_trades_equity_and_events() -> None:
 def test_filled_event_when_terminal_then_late_events_ignored_and_recorded() -> None:
     from bot4.engine.clock import SimClock
     from bot4.engine.engine import TradingEngine
+    from bot4.engine.kernel import backtest_oms
     from bot4.engine.portfolio import Portfolio
     from bot4.engine.risk_hook import PassThroughRisk
-    from bot4.model import OrderCanceled
+    from bot4.model import OrderCanceled, OrderStatus
+    from bot4.venues.sim.bar_venue import BarVenue
     from tests.builders import make_instrument
 
     inst = make_instrument()
-    eng = TradingEngine(
-        SimClock(0), {inst.id: inst}, Portfolio({inst.id: inst}, {"USDT": Decimal(1000)}), PassThroughRisk()
-    )
+    clock = SimClock(0)
+    eng = TradingEngine(clock, {inst.id: inst}, Portfolio({inst.id: inst}, {"USDT": Decimal(1000)}), PassThroughRisk())
     rt_strategy = eng.add_strategy(Recorder, Recorder.Config(), "r", (inst.id,))
     assert rt_strategy is not None
-    eng.status["r-1"] = __import__("bot4.model", fromlist=["OrderStatus"]).OrderStatus.FILLED
-    eng._owner["r-1"] = eng._runtimes[0]
+    # r-1 reaches FILLED the real way (through the order manager), then the venue sends a late cancel
+    venue = BarVenue(inst.venue, {inst.id: inst}, {"USDT": Decimal(1000)}, clock, eng.on_venue_event)
+    eng.add_venue(inst.venue, venue, oms=backtest_oms(venue, clock))
+    eng.start()
+    for i, (o, h, lo, c) in enumerate(RISING[:2]):
+        clock.advance_to((i + 1) * 60)
+        eng.on_bar(Bar(inst.id, i * 60, (i + 1) * 60, o, h, lo, c, 1.0))
+    assert eng.order_status("r-1") is OrderStatus.FILLED
     eng.on_venue_event(OrderCanceled("r-1", "r", inst.id, 5, "late"))
     assert eng.events[-1].kind == "LATE_EVENT_IGNORED"
     assert not isinstance(eng.events[-1], OrderFilled)

@@ -154,3 +154,29 @@ def test_poll_when_venue_down_then_in_flight_stays_unknown() -> None:
         rig.later()
         oms.poll()
     assert status(rec) is OmsStatus.IN_FLIGHT
+
+
+def test_submit_when_caller_ids_enabled_then_chosen_id_is_used_and_reuse_is_refused() -> None:
+    from bot4.execution.order_manager import OmsConfig, OrderManager
+
+    rig = Rig()
+    rig.oms = OrderManager(rig.client, MemoryJournal(), rig.clock, OmsConfig(caller_ids=True))
+    oms = rig.start()
+    rec = oms.submit(limit_order("alpha-1"))
+    assert rec.client_order_id == "alpha-1" and status(rec) is OmsStatus.ACCEPTED
+    with pytest.raises(ValueError, match="'alpha-1' is already used"):
+        oms.submit(limit_order("alpha-1"))
+    with pytest.raises(ValueError, match="1-36 characters"):
+        oms.submit(limit_order("a" * 37))
+    assert rig.venue_orders("alpha") == ["alpha-1"]
+
+
+def test_on_status_when_ack_and_fill_arrive_in_one_response_then_each_step_is_reported_in_order() -> None:
+    rig = Rig()
+    rig.book([("99", "5")], [("100", "5")])
+    oms = rig.start()
+    steps: list[tuple[str, OmsStatus]] = []
+    oms.on_status(lambda rec, st, reason: steps.append((rec.client_order_id, st)))
+    rec = rig.buy("1", price="100")  # crosses the ask: accepted and filled by the same request
+    assert status(rec) is OmsStatus.FILLED
+    assert steps == [("b4-1", OmsStatus.ACCEPTED), ("b4-1", OmsStatus.FILLED)]

@@ -21,6 +21,9 @@ Fill rules (documented because results must be checkable against other tools):
   A reduce-only SELL is one that cannot exceed the base held (true of every spot sell); a reduce-only
   BUY is rejected, since a spot account is never short.
 * Bars carry no depth, so every fill is complete; partial fills come from the order-book simulator.
+
+Events go to the sink; an order manager's client (``bot4.execution.bar_client``) reads the rest of what
+it needs by query: an order's status by client id (``status``, ``order``) and our trades (``my_trades``).
 """
 
 from __future__ import annotations
@@ -80,12 +83,15 @@ class BarVenue:
         self._by_id: dict[str, _Working] = {}
         self._trade_seq = 0
         self.status: dict[str, OrderStatus] = {}
+        self._orders: dict[str, Order] = {}
+        self._fills: dict[str, list[Fill]] = {iid: [] for iid in instruments}
         self.has_working = False
 
     # -- Venue interface ----------------------------------------------------------------------------
 
     def submit(self, order: Order) -> None:
         now = self._clock.now_ns()
+        self._orders.setdefault(order.client_order_id, order)
         inst = self._instruments.get(order.instrument_id)
         if inst is None:
             self._reject(order, now, f"unknown instrument {order.instrument_id} on venue {self.name}")
@@ -109,7 +115,7 @@ class BarVenue:
     def cancel(self, client_order_id: str) -> None:
         w = self._by_id.get(client_order_id)
         if w is None:
-            return  # nothing working under that id: the engine reports it (the order is closed or unknown)
+            return  # nothing working under that id: the order manager settles it by query (``status``)
         self._remove(w)
         o = w.order
         self.status[o.client_order_id] = OrderStatus.CANCELED
@@ -124,6 +130,14 @@ class BarVenue:
 
     def is_working(self, client_order_id: str) -> bool:
         return client_order_id in self._by_id
+
+    def order(self, client_order_id: str) -> Order | None:
+        """The first order submitted under ``client_order_id`` (None if never seen)."""
+        return self._orders.get(client_order_id)
+
+    def my_trades(self, instrument_id: str) -> list[Fill]:
+        """Every fill of this account on ``instrument_id``, in trade order."""
+        return list(self._fills.get(instrument_id, ()))
 
     # -- matching -----------------------------------------------------------------------------------
 
@@ -241,6 +255,7 @@ class BarVenue:
             ts_event=ts,
         )
         self.status[o.client_order_id] = OrderStatus.FILLED
+        self._fills[o.instrument_id].append(fill)
         self._sink(OrderFilled(o.client_order_id, o.strategy_id, o.instrument_id, now, fill, qty, ZERO))
 
     # -- balances and bookkeeping ----------------------------------------------------------------------
