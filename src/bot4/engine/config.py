@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot4.model.errors import ConfigError, describe_validation_error
 
 __all__ = [
-    "RiskConfig",
     "BacktestConfig",
     "ConfigError",
     "DataFeedConfig",
+    "RiskConfig",
     "StrategyEntry",
     "describe_validation_error",
     "load_config_file",
