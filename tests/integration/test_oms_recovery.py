@@ -21,7 +21,8 @@ from bot4.execution.errors import JournalLocked, TradingHalted
 from bot4.execution.ledger_dump import dump_ledger
 from bot4.execution.recovery import recover
 from bot4.execution.states import OmsStatus
-from bot4.persistence.journal import SqlJournal
+from bot4.persistence import journal as journal_module
+from bot4.persistence.journal import SqlJournal, audit_grants_sql
 from tests.unit.execution.harness import IID, D, Rig, limit_order, restart
 
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -131,6 +132,33 @@ def test_restart_when_crashed_on_submit_path_then_one_order_per_intent_and_fills
     assert rig.buy("1", oms=oms).client_order_id == "b4-2"  # trading resumes after recovery
 
 
+def test_recover_when_failed_intent_booked_late_then_venue_state_adopted_and_fills_counted(
+    opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig = Rig(opener(), capture=True)
+    oms = rig.start()
+    arm(monkeypatch, "intent.persisted")
+    with pytest.raises(Crash):
+        rig.buy("1", price="100")
+    disarm(monkeypatch)
+    oms = restart(rig, opener())
+    first = recover(oms, [IID])
+    assert first.ok, first.reason
+    assert oms.get("b4-1").status is OmsStatus.FAILED, first  # the venue says "not found"
+    rig.raw.set_listener(lambda _r: None)  # we go down: stream events from here on are lost
+    rig.raw.submit(oms.get("b4-1").order)  # the lost request reaches the venue late
+    rig.trade(100.0, 0.4)
+    oms = restart(rig, opener())
+    rep = recover(oms, [IID])
+    assert rep.ok, rep.reason
+    rec = oms.get("b4-1")
+    assert rec.status is OmsStatus.PARTIALLY_FILLED and rec.filled_qty == D("0.4")
+    assert rep.late_booked == ["b4-1"], rep
+    assert rig.client.posts == {}  # adopted, never re-sent
+    assert any(k == "LATE_BOOKING" for k, _c, _d in rig.journal.audit())  # type: ignore[attr-defined]
+    oracle(rig, rig.journal)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("point", ["fill.received", "fill.persisted"])
 def test_restart_when_crashed_on_fill_path_then_each_fill_applied_once(
     opener: Opener, monkeypatch: pytest.MonkeyPatch, point: str
@@ -208,6 +236,49 @@ def test_verify_when_audit_row_edited_then_first_broken_index_reported(opener: O
     assert j.verify_audit() == 1
 
 
+@pytest.mark.postgres
+def test_audit_when_app_role_has_only_audit_grants_then_appends_work_and_update_delete_denied(tmp_path: Path) -> None:
+    open_journal, cleanup = make_opener("postgres", tmp_path)
+    role, password = f"bot4_app_{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
+    admin = sa.create_engine(PG_URL, connect_args={"connect_timeout": 5})
+    try:
+        j = open_journal()
+        j.record_event("E", "c0", "x")
+        t = j.t["oms_audit"]
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+            for stmt in audit_grants_sql(str(t.schema), role):
+                conn.exec_driver_sql(stmt)  # B7: what an operator applies for the app role
+        app = sa.create_engine(f"postgresql+psycopg2://{role}:{password}@127.0.0.1:5432/test")
+        try:
+            with app.begin() as conn:  # appending (with the chained hash) and reading are allowed
+                prev = conn.execute(sa.select(t.c.hash).order_by(t.c.id.desc()).limit(1)).scalar_one()
+                row = {"kind": "E", "client_order_id": "c1", "detail": "y"}
+                conn.execute(sa.insert(t).values(**row, hash=journal_module._chain(prev, row)))
+                assert conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 2
+            for stmt in (sa.update(t).values(detail="z"), sa.delete(t), sa.text(f"TRUNCATE {t.schema}.oms_audit")):
+                with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), app.begin() as conn:
+                    conn.execute(stmt)
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), app.begin() as conn:
+                conn.execute(sa.select(j.t["oms_orders"]))  # nothing beyond the audit table
+        finally:
+            app.dispose()
+        assert j.audit() == [("E", "c0", "x"), ("E", "c1", "y")]
+        assert j.verify_audit() is None
+    finally:
+        cleanup()
+        with admin.begin() as conn:
+            if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
+                conn.exec_driver_sql(f"DROP OWNED BY \"{role}\"")
+                conn.exec_driver_sql(f"DROP ROLE \"{role}\"")
+        admin.dispose()
+
+
+def test_audit_grants_sql_when_name_not_plain_identifier_then_error_names_parameter() -> None:
+    with pytest.raises(ValueError, match="role 'app; DROP TABLE x' is not a plain identifier"):
+        audit_grants_sql("bot4", "app; DROP TABLE x")
+
+
 def test_submit_when_sqlite_locked_then_nothing_sent_and_cancel_still_works(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     journal = SqlJournal(f"sqlite:///{path}", busy_timeout_ms=100)
@@ -226,6 +297,48 @@ def test_submit_when_sqlite_locked_then_nothing_sent_and_cancel_still_works(tmp_
         blocker.rollback()
         blocker.close()
         journal.close()
+
+
+def test_submit_when_sqlite_disk_full_then_halted_nothing_unjournaled_sent_and_cancel_still_works(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = SqlJournal(f"sqlite:///{path}")
+    rig = Rig(journal)
+    oms = rig.start()
+    rest = rig.buy("1", price="100")
+
+    def cap(dbapi_conn: object, _record: object) -> None:  # B4: the disk fills up at the current size
+        cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+        pages = cur.execute("PRAGMA page_count").fetchone()[0]
+        cur.execute(f"PRAGMA max_page_count = {pages}")
+        cur.close()
+
+    sa.event.listen(journal._engine, "connect", cap)
+    journal._engine.dispose()  # every connection from now on sees the cap
+    with pytest.raises(TradingHalted, match="storage is full") as halted:
+        for _ in range(500):  # keep trading until the intents no longer fit
+            rig.buy("0.1", price="90")
+    refused_cid = str(halted.value).split()[1]  # "order <cid> not sent: intent not committed (...)"
+    assert "intent not committed" in str(halted.value) and refused_cid not in rig.venue_orders()
+    assert oms.halted_reason is not None and "storage is full" in oms.halted_reason
+    with pytest.raises(TradingHalted, match=r"refused: .*storage is full"):
+        rig.buy("0.1", price="90")  # halted: no new orders until an operator resumes
+    assert oms.cancel(rest.client_order_id)  # the cancel-only path
+    assert rig.venue.status[rest.client_order_id].value == "CANCELED"
+    journal.close()
+    reopened = SqlJournal(f"sqlite:///{path}")  # the space is back (the cap was per connection)
+    try:
+        snap = reopened.load()
+        journaled = {r.client_order_id for r in snap.orders}
+        assert set(rig.venue_orders()) <= journaled  # no order reached the venue without a committed intent
+        assert refused_cid not in journaled
+        assert len(journaled) == len(snap.orders) and all(r.order.quantity for r in snap.orders)
+        assert reopened.verify_audit() is None
+        with sa.create_engine(f"sqlite:///{path}").connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"  # no half-written rows
+    finally:
+        reopened.close()
 
 
 def test_restart_when_db_restored_from_stale_copy_then_newer_orders_adopted_and_paused(tmp_path: Path) -> None:

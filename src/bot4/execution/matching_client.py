@@ -71,7 +71,8 @@ class MatchingClient:
     # -- requests --------------------------------------------------------------------------------
 
     def submit(self, order: Order) -> list[ExecReport]:
-        self._orders[order.client_order_id] = order
+        if self.venue.working(order.client_order_id) is None:  # an open id is refused as a duplicate: keep ours
+            self._orders[order.client_order_id] = order
         batch = self._call(lambda: self.venue.place(order))
         crashpoint("order.sent")
         return self._reports(batch, order.client_order_id)
@@ -114,9 +115,6 @@ class MatchingClient:
         status = self.venue.status.get(client_order_id)
         if status is None:
             return None
-        w = self.venue.working(client_order_id)
-        if w is not None:  # working: trust the order itself (a refused duplicate overwrites ``venue.status``)
-            return self._snapshot(w.order, OmsStatus.PARTIALLY_FILLED if w.cum else OmsStatus.ACCEPTED)
         order = self._orders.get(client_order_id)
         if order is None:
             return None

@@ -15,6 +15,7 @@ orders never sees a half-applied report.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections import deque
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from bot4.model.numbers import ZERO
 from bot4.model.orders import Order
 
 DUPLICATE_ORDER_CODE = -2010
+log = logging.getLogger(__name__)
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")  # what Binance accepts as newClientOrderId
 NOT_RECOVERED = "not recovered yet: call recover() before trading"
@@ -293,6 +295,8 @@ class OrderManager:
     def _advance(self, rec: OrderRecord, target: OmsStatus, reason: str = "", confirmed: bool = False) -> bool:
         """Move toward ``target`` if that is progress; True when the status changed (and was journaled)."""
         cur = rec.status
+        if cur is OmsStatus.FAILED and target is not cur:
+            return self._late_booking(rec, target)
         if cur.is_terminal or target is cur:
             if target is not cur:
                 self.journal.record_event("LATE_EVENT_ABSORBED", rec.client_order_id, f"{cur} ignores {target}")
@@ -319,6 +323,30 @@ class OrderManager:
             self._cancel_wanted.discard(rec.client_order_id)
             self._pending.append(lambda: self._deferred_cancel(rec.client_order_id))
         if status.is_terminal:
+            self._cancel_wanted.discard(rec.client_order_id)
+            self._cancel_sent_ns.pop(rec.client_order_id, None)
+        self._notify_order(rec)
+        return True
+
+    def _late_booking(self, rec: OrderRecord, target: OmsStatus) -> bool:
+        """Reality wins: the venue booked an intent we had marked FAILED. Adopt the venue's state, never re-send.
+
+        FAILED is terminal for every ordinary report; this is its one exit, taken only on the venue's own
+        word (a stream event, a query answer or recovery) and recorded as an alert in the audit trail.
+        """
+        if target in (OmsStatus.INITIALIZED, OmsStatus.PENDING_SEND, OmsStatus.IN_FLIGHT, OmsStatus.PENDING_CANCEL):
+            return False
+        if target is OmsStatus.ACCEPTED and rec.filled_qty > 0:
+            target = OmsStatus.PARTIALLY_FILLED
+        self.journal.record_event(
+            "LATE_BOOKING", rec.client_order_id, f"late booking of a failed intent: the venue reports {target}"
+        )
+        log.warning("late booking of a failed intent %s: the venue reports %s", rec.client_order_id, target)
+        rec.status = target
+        rec.not_found = 0
+        rec.reason = f"late booking of a failed intent (venue: {target})"
+        self._commit(rec)
+        if target.is_terminal:
             self._cancel_wanted.discard(rec.client_order_id)
             self._cancel_sent_ns.pop(rec.client_order_id, None)
         self._notify_order(rec)
@@ -359,6 +387,11 @@ class OrderManager:
             new.status,
         )
         crashpoint("fill.persisted")
+        if old_status is OmsStatus.FAILED:
+            self.journal.record_event(
+                "LATE_BOOKING", rec.client_order_id, f"late booking of a failed intent: fill {fill.trade_id} applied"
+            )
+            log.warning("late booking of a failed intent %s: fill %s", rec.client_order_id, fill.trade_id)
         for listener in self._fill_listeners:
             self._pending.append(lambda listener=listener: listener(rec, fill))  # type: ignore[misc]
         if rec.status is not old_status:
@@ -527,6 +560,8 @@ def _open_status(rec: OrderRecord) -> OmsStatus:
 
 
 def _status_after_fill(cur: OmsStatus, new: OrderRecord) -> OmsStatus:
+    if cur is OmsStatus.FAILED:  # a fill proves the venue booked it after all: the venue's state wins
+        return OmsStatus.FILLED if new.quantity > 0 and new.filled_qty >= new.quantity else OmsStatus.PARTIALLY_FILLED
     if cur.is_terminal:
         return cur
     if new.quantity > 0 and new.filled_qty >= new.quantity:

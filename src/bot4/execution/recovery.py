@@ -27,6 +27,7 @@ class RecoveryReport:
     adopted: list[str] = field(default_factory=list)
     fills_applied: int = 0
     regressed: bool = False
+    late_booked: list[str] = field(default_factory=list)  # intents marked FAILED that the venue booked after all
 
 
 def recover(
@@ -46,9 +47,13 @@ def recover(
     try:
         _settle_in_flight(oms, report, grace)
         for open_snap in oms.venue.open_orders():
-            if open_snap.client_order_id not in oms.orders:
+            rec = oms.orders.get(open_snap.client_order_id)
+            if rec is None:
                 oms.adopt(open_snap)
                 report.adopted.append(open_snap.client_order_id)
+            elif rec.status is OmsStatus.FAILED:
+                oms.apply_snapshot(rec, open_snap)  # booked late after all: the venue's state wins, never re-sent
+                report.late_booked.append(rec.client_order_id)
         wanted = set(instruments) | {r.order.instrument_id for r in oms.orders.values()}
         wanted |= {p.instrument_id for p in oms.ledger.positions()}
         for iid in sorted(wanted):

@@ -14,6 +14,7 @@ Any database error becomes ``JournalError`` so the order manager halts instead o
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -224,14 +225,50 @@ class SqlJournal:
             with self._engine.begin() as conn:
                 return work(conn)
         except sa.exc.SQLAlchemyError as exc:
-            raise JournalError(
-                f"journal {what} failed: {exc.__class__.__name__}: {exc.args[0] if exc.args else exc}"
-            ) from exc
+            detail = f"{exc.__class__.__name__}: {exc.args[0] if exc.args else exc}"
+            if _storage_full(exc):
+                raise JournalError(
+                    f"journal {what} failed: storage is full; nothing was written. Free space, reconcile, then "
+                    f"resume by operator action ({detail})"
+                ) from exc
+            raise JournalError(f"journal {what} failed: {detail}") from exc
 
     def _upsert(self, conn: Connection, table: str, values: dict[str, Any], keys: list[str]) -> None:
         stmt = self._insert(self.t[table]).values(**values)
         update = {k: v for k, v in values.items() if k not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update))
+
+
+_PG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def audit_grants_sql(
+    schema: str, role: str, table: str = "oms_audit", sequence: str | None = "oms_audit_id_seq"
+) -> list[str]:
+    """PostgreSQL statements that let ``role`` append to and read the audit table, and nothing more.
+
+    Tamper evidence (the hash chain) catches edits after the fact; these grants stop them up front: the
+    application's role may INSERT and SELECT audit rows (and draw ids from the table's sequence) but not
+    UPDATE, DELETE or TRUNCATE them. Run them as the owner (the migration role), not as the app role.
+    """
+    for name, value in (("schema", schema), ("role", role), ("table", table), ("sequence", sequence)):
+        if value is not None and not _PG_NAME.fullmatch(value):
+            raise ValueError(f"audit_grants_sql: {name} {value!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")
+    target = f'"{schema}"."{table}"'
+    statements = [
+        f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
+        f'REVOKE ALL ON {target} FROM "{role}"',
+        f'GRANT SELECT, INSERT ON {target} TO "{role}"',
+    ]
+    if sequence is not None:
+        statements.append(f'GRANT USAGE ON SEQUENCE "{schema}"."{sequence}" TO "{role}"')
+    return statements
+
+
+def _storage_full(exc: sa.exc.SQLAlchemyError) -> bool:
+    """SQLITE_FULL (disk or ``max_page_count``) or PostgreSQL's disk_full (SQLSTATE 53100)."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlite_errorname", None) == "SQLITE_FULL" or getattr(orig, "pgcode", None) == "53100"
 
 
 def _chain(prev: str, row: dict[str, str]) -> str:

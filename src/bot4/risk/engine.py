@@ -1,7 +1,8 @@
 """The risk engine: pre-trade rules in line with every order, plus the guards that can stop trading.
 
 It implements the engine's ``RiskHook``. ``check`` is the hot path: mode gate, a few scratch values,
-then each rule in turn; no I/O, no database, allocation only on denial. Everything slower happens off
+then each rule in turn; no I/O, no database; an approval only appends one small tuple to a buffer
+(when auditing) that ``poll`` turns into hash-chained audit rows. Everything slower happens off
 the hot path, on bars, fills and ``poll``: revaluing exposure, the drawdown and daily-loss guards,
 VaR and correlations, circuit breakers, the dead man's switch, reading the mode file and sentinel,
 flushing the audit buffer.
@@ -84,6 +85,10 @@ class RiskEngine:
         self._checks = tuple(r.check for r in self.rules)  # bound once: the hot loop does no lookups
         self.store = ModeStore(state_dir)
         self.audit = audit
+        # approvals waiting to become audit rows: (engine time, order, reference price). The hot path only
+        # appends a tuple; ``poll`` (or the next audited event, to keep the chain in decision order)
+        # turns them into hash-chained rows in one batch.
+        self._approvals: list[tuple[int, Order, float]] = []
         self.drawdown = DrawdownGuard(lim.drawdown_soft, lim.drawdown_hard)
         w, cd = lim.breaker_window_ns, lim.breaker_cooldown_ns
         self.breakers: dict[str, CircuitBreaker] = {
@@ -141,7 +146,9 @@ class RiskEngine:
 
     def check(self, order: Order) -> str | None:
         if order.reduce_only and _is_system(order):
-            return None  # the engine's own flattening is never blocked
+            if self.audit is not None:  # the engine's own flattening is never blocked, but it is recorded
+                self._approvals.append((self._now(), order, 0.0))
+            return None
         if self._pending is not None:
             self._apply_pending()
         st = self.state
@@ -169,12 +176,12 @@ class RiskEngine:
             reason = rule_check(order, st)
             if reason is not None:
                 return self._deny(order, reason, self._rule_of(reason))
-        n = len(st.order_times)
-        st.order_times[st.order_idx] = now
-        st.order_idx = (st.order_idx + 1) % n
+        st.order_times.append(now)
         st.total_orders += 1
         if order.type is OrderType.MARKET:
             self._expected[order.client_order_id] = price
+        if self.audit is not None:
+            self._approvals.append((now, order, price))
         return None
 
     def on_bar(self, bar: Bar) -> None:
@@ -367,6 +374,8 @@ class RiskEngine:
         if len(self._expected) > 10_000:  # reference prices of market orders that never filled
             self._expected.clear()
         if self.audit is not None:
+            if self._approvals:
+                self._drain_approvals(self.audit)
             self.audit.flush()
 
     def refresh_correlations(self) -> None:
@@ -571,5 +580,31 @@ class RiskEngine:
         self._audit("risk", "reduce_stage", {"fraction": self.limits.reduce_stage_fraction, "orders": sent})
 
     def _audit(self, actor: str, action: str, payload: dict[str, Any]) -> None:
-        if self.audit is not None:
-            self.audit.append(actor, action, payload, self._now())
+        audit = self.audit
+        if audit is not None:
+            if self._approvals:
+                self._drain_approvals(audit)
+            audit.append(actor, action, payload, self._now())
+
+    def _drain_approvals(self, audit: AuditLog) -> None:
+        """Turn buffered approvals into audit entries, in the order they were decided."""
+        approvals, self._approvals = self._approvals, []
+        for ts, order, ref in approvals:
+            audit.append(
+                "risk",
+                "order_approved",
+                {
+                    "order": order.client_order_id,
+                    "strategy": order.strategy_id,
+                    "instrument": order.instrument_id,
+                    "side": order.side.value,
+                    "type": order.type.value,
+                    "quantity": order.quantity,
+                    "quote_quantity": order.quote_quantity,
+                    "price": order.price,
+                    "trigger_price": order.trigger_price,
+                    "reduce_only": order.reduce_only,
+                    "reference_price": ref,
+                },
+                ts,
+            )

@@ -85,15 +85,17 @@ class PriceBand(_Base):
 
     def check(self, order: Order, state: RiskState) -> str | None:
         ref = state.o_inst.last
-        for px in (order.price, order.trigger_price):
-            if px is not None:
-                dev = abs(float(px) / ref - 1.0)
-                if dev > self._band:
-                    return (
-                        f"{self.code}: price {px} is {dev:.2%} from the reference {ref:.10g}; "
-                        f"the band is {self.band:.2%}"
-                    )
+        px = order.price
+        if px is not None and abs(float(px) / ref - 1.0) > self._band:
+            return self._reason(px, ref)
+        px = order.trigger_price
+        if px is not None and abs(float(px) / ref - 1.0) > self._band:
+            return self._reason(px, ref)
         return None
+
+    def _reason(self, px: Decimal, ref: float) -> str:
+        dev = abs(float(px) / ref - 1.0)
+        return f"{self.code}: price {px} is {dev:.2%} from the reference {ref:.10g}; the band is {self.band:.2%}"
 
 
 class MaxPosition(_Base):
@@ -220,11 +222,13 @@ class OrderRate(_Base):
     code = "ORDER_RATE"
     counts_as_runaway = True
 
-    def __init__(self, window_ns: int) -> None:
+    def __init__(self, window_ns: int, max_orders: int) -> None:
         self.window_ns = window_ns
+        self.max_orders = max_orders
 
     def check(self, order: Order, state: RiskState) -> str | None:
-        if state.now - state.order_times[state.order_idx] < self.window_ns:
+        times = state.order_times  # the last ``max_orders`` approvals, oldest first
+        if len(times) >= self.max_orders and state.now - times[0] < self.window_ns:
             lim = state.limits
             return (
                 f"{self.code}: {lim.max_orders_per_window} orders already sent in the last "
@@ -305,7 +309,7 @@ def default_rules(state: RiskState) -> list[Rule]:
     lim = state.limits
     rules: list[Rule] = [
         ReduceOnly(),
-        OrderRate(lim.order_window_ns),
+        OrderRate(lim.order_window_ns, lim.max_orders_per_window),
         TotalOrders(lim.max_total_orders),
         MaxOrderQuantity(lim.max_order_quantity),
         MaxOrderNotional(lim.max_order_notional),

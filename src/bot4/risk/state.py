@@ -8,6 +8,7 @@ does not recompute notional or direction.
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal
 
 from bot4.risk.limits import RiskLimits
@@ -77,7 +78,7 @@ class RiskState:
         "asset_net", "budget_factor", "cash", "day_index", "day_start_equity", "equity", "heat", "instruments",
         "limits", "max_asset_value", "max_daily_loss", "max_heat", "max_position_value", "max_trade_risk",
         "max_venue_gross", "mode", "now", "o_delta", "o_increases", "o_inst", "o_price", "o_qty", "open_positions",
-        "order_idx", "order_times", "total_orders", "venue_gross",
+        "order_times", "total_orders", "venue_gross",
     )
 
     def __init__(self, limits: RiskLimits) -> None:
@@ -101,9 +102,10 @@ class RiskState:
         self.max_trade_risk = 0.0
         self.max_heat = 0.0
         self.max_daily_loss = 0.0
-        # order-flow counters: a ring of the times of the last N approved orders
-        self.order_times = [-(1 << 62)] * limits.max_orders_per_window
-        self.order_idx = 0
+        # order-flow counters: the times of the last N approved orders. A bounded deque, not a preallocated
+        # ring: a generous N (say 10^9) must not cost N slots of memory up front, and streaming writes
+        # through a multi-gigabyte list put cache and TLB misses on the hot path.
+        self.order_times: deque[int] = deque(maxlen=limits.max_orders_per_window)
         self.total_orders = 0
         # per-order scratch, filled by the engine before the rules run
         self.o_inst: InstrumentRisk = InstrumentRisk("SCRATCH:X/Y")

@@ -180,3 +180,44 @@ def test_on_status_when_ack_and_fill_arrive_in_one_response_then_each_step_is_re
     rec = rig.buy("1", price="100")  # crosses the ask: accepted and filled by the same request
     assert status(rec) is OmsStatus.FILLED
     assert steps == [("b4-1", OmsStatus.ACCEPTED), ("b4-1", OmsStatus.FILLED)]
+
+
+def _failed_then_booked_late(rig: Rig) -> tuple[object, list[object]]:
+    """An intent lost before booking turns FAILED; then the delayed request reaches the venue after all."""
+    oms = rig.start()
+    rig.client.plan["submit"] = ["drop_before_book"]
+    rec = rig.buy("1", price="100")
+    for _ in range(3):
+        rig.later()
+        oms.poll()
+    assert status(rec) is OmsStatus.FAILED
+    rig.raw.submit(rec.order)  # the venue books it late (the adapter, not the order manager, sends it)
+    return rec, list(rig.captured)
+
+
+def _late_events(rig: Rig) -> list[str]:
+    assert isinstance(rig.journal, MemoryJournal)
+    return [d for k, _c, d in rig.journal.events if k == "LATE_BOOKING"]
+
+
+def test_report_when_failed_intent_booked_late_on_stream_then_venue_state_adopted_fills_count_never_resent() -> None:
+    rig = Rig(capture=True)
+    rec, _ = _failed_then_booked_late(rig)
+    rig.trade(100.0, 0.4)  # part-fills the late order at the venue
+    for r in rig.captured:
+        rig.oms.on_report(r)
+    assert status(rec) is OmsStatus.PARTIALLY_FILLED and rec.filled_qty == D("0.4")  # type: ignore[attr-defined]
+    assert rig.oms.position(rec.order.instrument_id).quantity == D("0.4")  # type: ignore[attr-defined]
+    assert any("late booking of a failed intent" in d for d in _late_events(rig))
+    rig.later()
+    rig.oms.poll()
+    assert rig.client.posts == {} and rig.oms.working() == [rec]  # managed again, never re-sent
+
+
+def test_settle_when_failed_intent_found_by_query_then_venue_state_adopted_and_alert_recorded() -> None:
+    rig = Rig(capture=True)
+    rec, _ = _failed_then_booked_late(rig)
+    assert rig.oms.settle(rec)  # type: ignore[arg-type]
+    assert status(rec) is OmsStatus.ACCEPTED
+    assert _late_events(rig) == ["late booking of a failed intent: the venue reports ACCEPTED"]
+    assert rig.client.posts == {}

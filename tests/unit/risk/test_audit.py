@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot4.risk.audit import GENESIS, AuditLog, entry_hash, verify
+from bot4.risk.engine import RiskEngine
+from bot4.risk.limits import RiskLimits
+from tests.unit.risk.fakes import PERMISSIVE, FakeControl, bar, make_risk, order
 
 
 def _log(tmp_path: Path, n: int = 10) -> tuple[str, Path, Path]:
@@ -116,3 +120,37 @@ def test_verify_when_head_file_damaged_then_reported(tmp_path: Path, bad: str) -
     url, _, head = _log(tmp_path, 2)
     head.write_text(bad)
     assert not verify(url, head).ok
+
+
+def test_poll_when_orders_approved_then_one_chained_approval_row_each_in_decision_order(tmp_path: Path) -> None:
+    db, head = tmp_path / "a.db", tmp_path / "head.json"
+    audit = AuditLog(f"sqlite:///{db}", head)
+    risk = RiskEngine(RiskLimits.parse({**PERMISSIVE, "max_order_quantity": "5"}), state_dir=tmp_path, audit=audit)
+    control = FakeControl()
+    risk.bind(control)
+    bar(risk, control, 100.0)
+    n = 25
+    for i in range(n):
+        control.now += 1_000
+        assert risk.check(order(qty="0.01", cid=f"ok-{i}")) is None
+        if i == 10:
+            assert risk.check(order(qty="9", cid="too-big")) is not None
+    assert len(risk._approvals) == n - 11  # approvals after the denial wait in the engine until poll
+    risk.poll()
+    rows = sqlite3.connect(db).execute("select action, payload from risk_audit order by seq").fetchall()
+    approved = [json.loads(p)["order"] for a, p in rows if a == "order_approved"]
+    assert approved == [f"ok-{i}" for i in range(n)]
+    decisions = [json.loads(p)["order"] for a, p in rows if a in ("order_approved", "order_denied")]
+    assert decisions.index("too-big") == 11  # the denial sits between the approvals it came between
+    first = json.loads(next(p for a, p in rows if a == "order_approved"))
+    assert (first["side"], first["quantity"], first["strategy"]) == ("BUY", "0.01", "s")
+    report = verify(f"sqlite:///{db}", head)
+    assert report.ok and report.records == len(rows)
+
+
+def test_check_when_no_audit_log_then_approvals_not_kept(tmp_path: Path) -> None:
+    risk, control = make_risk(tmp_path)
+    bar(risk, control, 100.0)
+    for i in range(5):
+        assert risk.check(order(qty="0.01", cid=f"ok-{i}")) is None
+    assert risk._approvals == []

@@ -10,9 +10,10 @@ Rules (the venue's documented behaviour):
   fill expires. A MARKET BUY by ``quote_quantity`` spends at most that amount including the fee.
 * LIMIT takes whatever crosses up to its price, then GTC rests, IOC expires the rest, FOK fills in
   full or expires untouched. A resting order's queue position is the visible size at its price.
-* Self-trade prevention (per account): an incoming order that would reach one of our own resting
-  orders on the other side expires (``cancel_newest``), cancels those makers (``cancel_oldest``), or
-  both (``cancel_both``), before it touches the market.
+* Self-trade prevention (per account): an incoming order that would trade against one of our own
+  resting orders on the other side in price-time priority (after the better-priced outside liquidity
+  and the queue in front of that order at its price) expires (``cancel_newest``), cancels those
+  makers (``cancel_oldest``), or both (``cancel_both``), before it touches the market.
 * Reduce-only must shrink the net position (initially the base balance) and not flip it.
 * OCO: a LIMIT leg and a STOP leg share one quantity; a fill or trigger of one cancels the other,
   and canceling either cancels both. Buy OCO: limit < reference < stop; sell OCO: limit > reference >
@@ -181,11 +182,12 @@ class MatchingCore:
             )
             return None
         if order.client_order_id in self._by_id:
-            self._reject(
+            self._reject(  # the open order with that id is not touched: its status stays what it is
                 order,
                 Rejection(
                     codes.NEW_ORDER_REJECTED, codes.MSG_DUPLICATE, f"client order id {order.client_order_id} is open"
                 ),
+                record_status=False,
             )
             return None
         rej = m.rules.check(order, self._reference(m))
@@ -368,6 +370,7 @@ class MatchingCore:
             and x.is_buy != w.is_buy
             and x.price is not None
             and (w.price is None or (x.price <= w.price if w.is_buy else x.price >= w.price))
+            and self._reaches(m, w, x)
         ]
         if not makers:
             return True
@@ -379,6 +382,33 @@ class MatchingCore:
             self._expire(m, w, why)
             return False
         return True
+
+    def _reaches(self, m: Market, w: Working, x: Working) -> bool:
+        """Would ``w`` trade against our resting ``x`` in price-time priority?
+
+        Outside liquidity at better prices, and the queue in front of ``x`` at its own price, trade
+        first; only what the incoming order has left after those reaches ``x``.
+        """
+        assert x.price is not None
+        sc = m.scale
+        before: list[tuple[int, int]] = []
+        for price, avail in m.book.iter_levels(not w.is_buy):
+            if price < x.price if w.is_buy else price > x.price:
+                before.append((price, avail))
+            else:
+                break
+        ahead = min(x.ahead, m.book.size_at(x.is_buy, x.price))
+        if ahead > 0:
+            before.append((x.price, ahead))
+        budget = w.order.quote_quantity
+        if budget is None:
+            return w.leaves > sum(lots for _, lots in before)
+        rate = m.fees.rates(self._clock.now_ns())[1]
+        for price, lots in before:
+            budget -= sc.price(price) * sc.size(lots) * (ONE + rate)
+            if budget <= ZERO:
+                return False
+        return budget >= sc.price(x.price) * sc.lot * (ONE + rate)
 
     def _rest(self, m: Market, w: Working) -> None:
         assert w.price is not None
@@ -504,8 +534,9 @@ class MatchingCore:
             self.ledger.release(m.inst.base if not w.is_buy else m.inst.quote, w.locked)
             w.locked = ZERO
 
-    def _reject(self, order: Order, rej: Rejection) -> None:
-        self.status[order.client_order_id] = OrderStatus.REJECTED
+    def _reject(self, order: Order, rej: Rejection, record_status: bool = True) -> None:
+        if record_status:
+            self.status[order.client_order_id] = OrderStatus.REJECTED
         self._emit(
             VenueOrderRejected(
                 order.client_order_id,

@@ -85,9 +85,12 @@ def test_oco_when_prices_in_wrong_order_then_both_legs_rejected() -> None:
 
 
 def own_maker(h: Harness, stp: str) -> Harness:
+    """Our SELL 1 @ 100.1 rests first, so it is at the front of the 100.1 queue the book fills in behind it."""
     h = Harness(stp=stp)
-    book(h)
+    h.book([("100.0", "5"), ("99.0", "5")], [("101.0", "5")])
     h.submit("maker", "SELL", price="100.1", qty="1")
+    h.level(False, "100.1", "5")
+    assert h.venue.working("maker").ahead == 0  # type: ignore[union-attr]
     return h
 
 
@@ -140,3 +143,52 @@ def test_emit_extras_off_when_stop_triggers_then_sink_gets_only_model_events() -
     h.venue.cancel("nope")
     assert not any(isinstance(e, OrderTriggered) for e in h.events) and h.filled_qty("s") == D("1")
     assert all(type(e).__module__ == "bot4.model.events" or isinstance(e, VenueOrderRejected) for e in h.events)
+
+
+def queued_maker(stp: str) -> Harness:
+    """Our SELL 1 @ 101.0 rests behind 5 outside at 101.0; 5 more outside sit at the better 100.1."""
+    h = Harness(stp=stp)
+    book(h)
+    h.submit("maker", "SELL", price="101.0", qty="1")
+    return h
+
+
+def test_stp_when_better_outside_liquidity_fills_the_taker_first_then_no_self_trade_action() -> None:
+    for stp in ("cancel_newest", "cancel_oldest", "cancel_both"):
+        h = queued_maker(stp)
+        h.submit("taker", "BUY", price="101.0", qty="2")  # crosses the maker's price, but 100.1 fills it
+        assert h.filled_qty("taker") == D("2"), stp
+        assert [f.price for f in h.fills("taker")] == [D("100.1")], stp
+        assert not h.of("maker", OrderCanceled) and h.venue.working("maker") is not None, stp
+        assert not h.of("taker", OrderExpired), stp
+
+
+def test_stp_when_queue_ahead_at_the_makers_price_absorbs_the_taker_then_no_self_trade_action() -> None:
+    h = queued_maker("cancel_oldest")
+    h.submit("taker", "BUY", price="101.0", qty="10")  # 5 @ 100.1 + the 5 queued ahead of us @ 101.0
+    assert h.filled_qty("taker") == D("10") and h.venue.working("maker") is not None
+    h = queued_maker("cancel_newest")
+    h.submit("taker", "BUY", "MARKET", None, quote_quantity="100")  # a small market buy by quote amount
+    assert h.filled_qty("taker") > 0 and h.venue.working("maker") is not None
+
+
+def test_stp_when_taker_would_reach_own_order_after_outside_liquidity_then_acts() -> None:
+    h = queued_maker("cancel_oldest")
+    h.submit("taker", "BUY", price="101.0", qty="11")  # 10 outside first, then our maker in price-time
+    assert h.of("maker", OrderCanceled) and "self-trade prevention" in h.of("maker", OrderCanceled)[0].reason
+    h = queued_maker("cancel_newest")
+    h.submit("taker", "BUY", price="101.0", qty="11")
+    assert h.of("taker", OrderExpired) and h.venue.working("maker") is not None
+
+
+def test_duplicate_open_client_id_when_refused_then_open_order_status_untouched() -> None:
+    h = Harness()
+    book(h)
+    h.submit("a", "BUY", price="99.0", qty="2")
+    h.trade(99.0, 6.0, "SELL")  # eats the 5 queued ahead and part-fills ours
+    before = h.venue.status["a"]
+    (ev,) = h.submit("a", "BUY", price="98.0")
+    assert isinstance(ev, VenueOrderRejected) and ev.code == -2010
+    assert before is OrderStatus.PARTIALLY_FILLED
+    assert h.venue.status["a"] is before and h.venue.working("a") is not None
+    assert h.venue.working("a").order.price == D("99.0")  # type: ignore[union-attr]
