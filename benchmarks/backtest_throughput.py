@@ -15,29 +15,19 @@ import sys
 import time
 from decimal import Decimal
 
-import numpy as np
-
 from bot4.data.bars import NS_PER_MINUTE, BarSeries
 from bot4.engine.backtest import Feed
 from bot4.engine.config import BacktestConfig, DataFeedConfig, StrategyEntry
 from bot4.engine.kernel import build_backtest
 from bot4.model.instrument import Instrument
+from synthetic_ohlcv import random_walk_ohlcv
 
 
 def synthetic_bars(n: int, seed: int = 7) -> BarSeries:
     """A seeded geometric random walk around 30,000 with plausible highs and lows."""
-    rng = np.random.default_rng(seed)
-    close = 30_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, n)))
-    open_ = np.empty(n)
-    open_[0] = 30_000.0
-    open_[1:] = close[:-1]
-    spread = np.abs(rng.normal(0.0, 0.0005, n)) * close
-    high = np.maximum(open_, close) + spread
-    low = np.minimum(open_, close) - spread
-    volume = rng.uniform(1.0, 10.0, n)
-    ts = np.arange(n, dtype=np.int64) * NS_PER_MINUTE + 1_600_000_000 * 1_000_000_000
+    c = random_walk_ohlcv(n, seed)
     return BarSeries(
-        "BTC/USDT", NS_PER_MINUTE, ts, open_.round(2), high.round(2), low.round(2), close.round(2), volume, "synthetic"
+        "BTC/USDT", NS_PER_MINUTE, c["ts"], c["open"], c["high"], c["low"], c["close"], c["volume"], "synthetic"
     )
 
 

@@ -52,6 +52,7 @@ import talib.abstract
 from bot4.indicators import REGISTRY
 from bot4.indicators.base import IndicatorSpec
 from bot4.indicators.volume import session_ns
+from synthetic_ohlcv import random_walk_ohlcv
 
 NS_PER_MINUTE = 60_000_000_000
 
@@ -192,22 +193,7 @@ VECTOR_RATIO_TARGET = 2.0
 
 def synthetic(n: int, seed: int = 11) -> dict[str, np.ndarray]:
     """A seeded geometric random walk near 30,000 with consistent OHLC, positive volume, 1m stamps."""
-    rng = np.random.default_rng(seed)
-    close = 30_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, n)))
-    open_ = np.empty(n)
-    open_[0] = 30_000.0
-    open_[1:] = close[:-1]
-    spread = np.abs(rng.normal(0.0, 0.0005, n)) * close
-    high = np.maximum(open_, close) + spread
-    low = np.minimum(open_, close) - spread
-    return {
-        "open": open_.round(2),
-        "high": high.round(2),
-        "low": low.round(2),
-        "close": close.round(2),
-        "volume": rng.uniform(1.0, 10.0, n),
-        "ts": np.arange(n, dtype=np.int64) * NS_PER_MINUTE + 1_600_000_000_000_000_000,
-    }
+    return random_walk_ohlcv(n, seed)
 
 
 def feed(update: Callable[..., float], cols: list[list[Any]]) -> None:

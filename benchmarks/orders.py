@@ -26,41 +26,16 @@ from typing import Any
 from bot4.data.book import Scale
 from bot4.engine.clock import LiveClock
 from bot4.execution.matching_client import MatchingClient
-from bot4.execution.memory_journal import MemoryJournal
+from bot4.execution.memory_journal import MemoryJournal, NullJournal
 from bot4.execution.order_manager import OmsConfig, OrderManager
 from bot4.execution.ports import Journal
-from bot4.execution.records import ExecReport, FillRow, JournalSnapshot, OrderRecord, PositionRow
+from bot4.execution.records import ExecReport
 from bot4.model import Instrument, Order
 from bot4.persistence.journal import SqlJournal
 from bot4.venues.sim.matching import MatchingVenue
 
 INST = Instrument.spot("SIM", "BTC/USDT", tick_size="0.1", step_size="0.001", min_notional="1", taker_fee="0.001")
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-
-
-class NullJournal:
-    """Accepts everything, stores nothing: isolates the order path from storage."""
-
-    def load(self) -> JournalSnapshot:
-        return JournalSnapshot()
-
-    def commit_intent(self, record: OrderRecord) -> None:
-        pass
-
-    def commit_order(self, record: OrderRecord) -> None:
-        pass
-
-    def commit_fill(self, fill: FillRow, order: OrderRecord, position: PositionRow, fee: tuple[str, Decimal]) -> bool:
-        return True
-
-    def set_meta(self, key: str, value: str) -> None:
-        pass
-
-    def record_event(self, kind: str, client_order_id: str, detail: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 class Stamp:

@@ -1,11 +1,14 @@
-"""Shared fixtures: where the real recorded market data lives."""
+"""Shared fixtures: where the real recorded market data lives; a throw-away PostgreSQL schema."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.postgres import PG_URL, drop_schema, open_schema
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,3 +25,18 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.fail(f"real market data not found at {path}; set BOT4_SHARED_DATA")
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    return PG_URL
+
+
+@pytest.fixture()
+def pg_schema() -> Iterator[str]:
+    """A fresh schema on the test server, dropped with everything in it afterwards."""
+    engine, name = open_schema("bot4_test_")
+    try:
+        yield name
+    finally:
+        drop_schema(engine, name)

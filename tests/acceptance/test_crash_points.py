@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,13 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from bot4.execution.states import OmsStatus
 from bot4.persistence.journal import SqlJournal
 from bot4.venues.sim.server import Account, ExchangeServer, ServerConfig
 
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 POINTS = ["intent.persisted", "order.sent", "order.ack_received", "fill.received", "fill.persisted"]
 CASES = [(p, "sqlite") for p in POINTS] + [
     pytest.param(p, "postgres", marks=pytest.mark.postgres) for p in ("order.sent", "fill.received")
@@ -80,23 +77,12 @@ def exchange(shared_data: Path) -> Iterator[ServerThread]:
 
 
 @pytest.fixture()
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+def db(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str) -> Iterator[Db]:
     kind = request.param
     if kind == "sqlite":
         yield Db(f"sqlite:///{tmp_path / 'journal.db'}", None)
         return
-    schema = f"bot4_cp_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        pytest.fail(f"PostgreSQL test server not reachable at {PG_URL}: {exc.orig}")
-    yield Db(PG_URL, schema)
-    with engine.begin() as conn:
-        conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
-    engine.dispose()
+    yield Db(pg_url, request.getfixturevalue("pg_schema"))
 
 
 def trader(ex: ServerThread, n: int, db: Db, crash: str = "") -> tuple[int, list[dict[str, Any]]]:

@@ -23,9 +23,9 @@ from bot4.execution.recovery import recover
 from bot4.execution.states import OmsStatus
 from bot4.persistence import journal as journal_module
 from bot4.persistence.journal import SqlJournal, audit_grants_sql
+from tests.postgres import PG_URL, drop_schema, open_schema
 from tests.unit.execution.harness import IID, D, Rig, limit_order, restart
 
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 Opener = Callable[[], SqlJournal]
 
 
@@ -40,14 +40,8 @@ def make_opener(kind: str, tmp_path: Path) -> tuple[Opener, Callable[[], None]]:
     if kind == "sqlite":
         url, schema = f"sqlite:///{tmp_path / 'journal.db'}", None
     else:
-        url, schema = PG_URL, f"bot4_oms_{uuid.uuid4().hex[:12]}"
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 5})
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except sa.exc.OperationalError as exc:
-            engine.dispose()
-            pytest.fail(f"PostgreSQL test server not reachable at {PG_URL}: {exc.orig}")
+        engine, schema = open_schema("bot4_oms_")
+        url = PG_URL
 
     def open_journal() -> SqlJournal:
         for j in opened:
@@ -61,9 +55,7 @@ def make_opener(kind: str, tmp_path: Path) -> tuple[Opener, Callable[[], None]]:
         for j in opened:
             j.close()
         if engine is not None and schema is not None:
-            with engine.begin() as conn:
-                conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
-            engine.dispose()
+            drop_schema(engine, schema)
 
     return open_journal, cleanup
 

@@ -5,8 +5,6 @@ The server is part of the test environment, so an unreachable server is a failur
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -15,33 +13,13 @@ import sqlalchemy as sa
 from bot4.persistence import ResultsStore, RunNotFoundError
 from bot4.research.metrics import compute_metrics
 from bot4.research.results import RunEvent
+from tests.postgres import PG_URL
 from tests.unit.research._factory import T0, fill, make_result, rich_result, trade
-
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture()
-def schema() -> Iterator[str]:
-    """A fresh schema, dropped with everything in it afterwards."""
-    name = f"bot4_test_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        pytest.fail(f"PostgreSQL test server not reachable at {PG_URL}: {exc.orig}")
-    try:
-        yield name
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.schema.DropSchema(name, cascade=True, if_exists=True))
-        engine.dispose()
-
-
-def test_postgres_save_then_load_when_exact_values_then_round_trip_exactly(schema: str) -> None:
+def test_postgres_save_then_load_when_exact_values_then_round_trip_exactly(pg_schema: str) -> None:
     result = make_result(
         [100.0, 0.1 + 0.2, 99.5],
         gross=[0.0, 0.5, 0.0],
@@ -56,7 +34,7 @@ def test_postgres_save_then_load_when_exact_values_then_round_trip_exactly(schem
         open_positions={"BINANCE:BTC/USDT": Decimal("-0.2500")},
     )
     metrics = compute_metrics(result)
-    with ResultsStore(PG_URL, schema=schema) as store:
+    with ResultsStore(PG_URL, schema=pg_schema) as store:
         run_id = store.save(result, metrics, run_ts_ns=T0 + 7)
         stored = store.load_run(run_id)
     loaded = stored.result
@@ -73,9 +51,9 @@ def test_postgres_save_then_load_when_exact_values_then_round_trip_exactly(schem
     assert str(loaded.open_positions["BINANCE:BTC/USDT"]) == "-0.2500"
 
 
-def test_postgres_list_runs_when_two_saved_then_both_listed_in_order(schema: str) -> None:
+def test_postgres_list_runs_when_two_saved_then_both_listed_in_order(pg_schema: str) -> None:
     first, second = rich_result(), make_result([100.0, 90.0], final_equity="90")
-    with ResultsStore(PG_URL, schema=schema) as store:
+    with ResultsStore(PG_URL, schema=pg_schema) as store:
         a = store.save(first, compute_metrics(first), run_ts_ns=1)
         b = store.save(second, compute_metrics(second), run_ts_ns=2)
         runs = store.list_runs()
@@ -85,14 +63,14 @@ def test_postgres_list_runs_when_two_saved_then_both_listed_in_order(schema: str
     assert runs[1].final_equity == Decimal("90")
 
 
-def test_postgres_save_when_late_row_fails_then_whole_run_rolled_back(schema: str) -> None:
+def test_postgres_save_when_late_row_fails_then_whole_run_rolled_back(pg_schema: str) -> None:
     bad_trade = trade("1")
     object.__setattr__(bad_trade, "pnl", 1.5)
     result = make_result([100.0, 101.0], fills=[fill(0, "BUY", "1", "100", "0.1")], trades=[bad_trade])
-    with ResultsStore(PG_URL, schema=schema) as store:
+    with ResultsStore(PG_URL, schema=pg_schema) as store:
         with pytest.raises(ValueError, match=r"result\.trades\[0\]\.pnl must be a Decimal"):
             store.save(result, compute_metrics(make_result([100.0, 101.0])), run_ts_ns=1)
         with store.engine.connect() as conn:
-            fills = conn.execute(sa.text(f'SELECT COUNT(*) FROM "{schema}".bot4_fills')).scalar_one()
+            fills = conn.execute(sa.text(f'SELECT COUNT(*) FROM "{pg_schema}".bot4_fills')).scalar_one()
         assert store.list_runs() == []
     assert fills == 0

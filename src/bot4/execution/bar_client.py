@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from bot4.execution.matching_client import trade_seq
-from bot4.execution.records import ExecReport, OrderSnapshot, VenueTrade
+from bot4.execution.records import ExecReport, OrderSnapshot
+from bot4.execution.sim_client import SimClient, trade_seq
 from bot4.execution.states import OmsStatus
 from bot4.model.enums import OrderStatus
 from bot4.model.events import (
@@ -44,30 +44,16 @@ _OMS = {
 }
 
 
-class BarClient:
+class BarClient(SimClient[BarVenue]):
     """Build it first, pass ``client.sink`` (or something forwarding to it) as the venue's sink, then ``bind``."""
 
+    kind = "bar client"
+
     def __init__(self, name: str) -> None:
-        self.name = name
-        self._venue: BarVenue | None = None
-        self._listener: Callable[[ExecReport], None] | None = None
-        self._in_call = False
+        super().__init__(name)
         self._batch: list[ExecReport] = []
-        self._seq = 0
         self._accepted: set[str] = set()  # booked and not yet done: a reject now is a late one
         self._late_rejected: set[str] = set()
-
-    def bind(self, venue: BarVenue) -> None:
-        self._venue = venue
-
-    @property
-    def venue(self) -> BarVenue:
-        if self._venue is None:
-            raise RuntimeError(f"bar client {self.name}: bind(venue) was not called")
-        return self._venue
-
-    def set_listener(self, listener: Callable[[ExecReport], None]) -> None:
-        self._listener = listener
 
     def sink(self, event: object) -> None:
         report = self._convert(event)
@@ -116,14 +102,6 @@ class BarClient:
 
     def open_orders(self) -> list[OrderSnapshot]:
         return [_snapshot(o, OmsStatus.ACCEPTED, ZERO) for o in self.venue.open_orders()]
-
-    def my_trades(self, instrument_id: str, since_seq: int) -> list[VenueTrade]:
-        out = []
-        for f in self.venue.my_trades(instrument_id):
-            seq = trade_seq(f.trade_id)
-            if seq > since_seq:
-                out.append(VenueTrade(f, seq))
-        return out
 
     # -- conversion ------------------------------------------------------------------------------
 

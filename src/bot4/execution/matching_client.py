@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from bot4.execution.crashpoints import crashpoint
 from bot4.execution.errors import RejectedError
-from bot4.execution.records import ExecReport, OrderSnapshot, VenueTrade
+from bot4.execution.records import ExecReport, OrderSnapshot
+from bot4.execution.sim_client import SimClient, trade_seq
 from bot4.execution.states import OmsStatus
 from bot4.model.enums import OrderStatus
 from bot4.model.events import (
@@ -30,38 +31,16 @@ from bot4.model.orders import Order
 from bot4.venues.sim.matching.venue import MatchingVenue
 
 
-def trade_seq(trade_id: str) -> int:
-    """The matching venue's trade ids are ``<venue>-<n>``; ``n`` is the sequence."""
-    tail = trade_id.rsplit("-", 1)[-1]
-    if not tail.isdigit():
-        raise ValueError(f"trade_id: expected '<venue>-<number>' (got {trade_id!r})")
-    return int(tail)
-
-
-class MatchingClient:
+class MatchingClient(SimClient[MatchingVenue]):
     """Build it first, pass ``client.sink`` as the venue's sink, then ``bind`` the venue."""
 
+    kind = "matching client"
+
     def __init__(self, name: str) -> None:
-        self.name = name
-        self._venue: MatchingVenue | None = None
-        self._listener: Callable[[ExecReport], None] | None = None
-        self._in_call = False
-        self._seq = 0
+        super().__init__(name)
         self._orders: dict[str, Order] = {}
         self._cum: dict[str, Decimal] = {}
         self._last: dict[int, ExecReport] = {}  # reports of the current request's events, by event id
-
-    def bind(self, venue: MatchingVenue) -> None:
-        self._venue = venue
-
-    @property
-    def venue(self) -> MatchingVenue:
-        if self._venue is None:
-            raise RuntimeError(f"matching client {self.name}: bind(venue) was not called")
-        return self._venue
-
-    def set_listener(self, listener: Callable[[ExecReport], None]) -> None:
-        self._listener = listener
 
     def sink(self, event: object) -> None:
         report = self._convert(event)  # always: keeps the cumulative index current
@@ -125,14 +104,6 @@ class MatchingClient:
         for o in self.venue.open_orders():
             w = self.venue.working(o.client_order_id)
             out.append(self._snapshot(o, OmsStatus.PARTIALLY_FILLED if w and w.cum else OmsStatus.ACCEPTED))
-        return out
-
-    def my_trades(self, instrument_id: str, since_seq: int) -> list[VenueTrade]:
-        out = []
-        for f in self.venue.my_trades(instrument_id):
-            seq = trade_seq(f.trade_id)
-            if seq > since_seq:
-                out.append(VenueTrade(f, seq))
         return out
 
     def _snapshot(self, order: Order, status: OmsStatus) -> OrderSnapshot:

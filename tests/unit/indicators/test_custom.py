@@ -4,7 +4,6 @@ vectorized on real candles, cross-checks with TA-Lib 0.8's own versions, bad inp
 from __future__ import annotations
 
 import math
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,70 +13,19 @@ import pytest
 import talib
 
 from bot4.indicators import custom
-from bot4.indicators.base import FloatArray, Indicator, IndicatorError, get, stream
+from bot4.indicators.base import FloatArray, IndicatorError, get, stream
 
-DATASETS: tuple[tuple[str, int], ...] = (
-    ("ohlcv/BITTREX_DASH_BTC_1m.csv", 3000),  # sparse, prices ~0.05 BTC
-    ("ohlcv/BITTREX_POWR_BTC_1m.csv", 3000),  # sparsest, prices ~1e-4 BTC
-    ("ohlcv/BITTREX_ADA_BTC_5m.csv", 6000),  # whole file, with the 170-minute hole
-    ("ohlcv/BINANCE_XRP_ETH_1m.csv", 2500),  # trade-built, gappy
-    ("nautilus_trader/ftx/btc-perp-20211231-20220201_1m.csv", 3000),  # ~46k USD, other header
+from .harness import (
+    DATASETS,
+    assert_bit_identical,
+    assert_close,
+    assert_prefix_unchanged,
+    case_id,
+    inputs,
+    load_ohlcv,
+    make,
+    outputs,
 )
-
-
-def _case_id(case: tuple[str, dict[str, Any]]) -> str:
-    return case[0] + "".join(f"-{k}={v}" for k, v in case[1].items())
-
-
-def make(name: str, **params: Any) -> Indicator:
-    """A streaming instance of a registered indicator."""
-    cls: Any = get(name).streaming
-    ind: Indicator = cls(**params)
-    return ind
-
-
-@cache
-def _candles(path: Path, rows: int) -> pd.DataFrame:
-    """OHLCV floats plus ``ts`` (bar open, UTC ns) whichever header the file has."""
-    frame = pd.read_csv(path, nrows=rows)
-    if "timestamp_ms" in frame.columns:
-        ts = frame["timestamp_ms"].to_numpy(dtype=np.int64) * 1_000_000
-    else:
-        ts = pd.to_datetime(frame["timestamp"], utc=True).dt.as_unit("ns").astype("int64").to_numpy()
-    out = frame[["open", "high", "low", "close", "volume"]].astype(np.float64)
-    out["ts"] = ts
-    return out
-
-
-def inputs(name: str, frame: pd.DataFrame) -> list[Any]:
-    return [frame[f].to_numpy() for f in get(name).streaming.inputs]
-
-
-def outputs(name: str, result: Any) -> dict[str, FloatArray]:
-    if isinstance(result, dict):
-        return result
-    values = result if isinstance(result, tuple) else (result,)
-    return dict(zip(get(name).streaming.outputs, values, strict=True))
-
-
-def assert_bit_identical(actual: FloatArray, expected: FloatArray, what: str) -> None:
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    diff = np.flatnonzero(~np.isnan(expected) & (actual != expected))
-    assert diff.size == 0, (
-        f"{what}: {diff.size} bars differ, first {diff[0]}: {actual[diff[0]]!r} vs {expected[diff[0]]!r}"
-    )
-
-
-def assert_close(actual: FloatArray, expected: FloatArray, scale: float, what: str) -> None:
-    """Same NaN positions; within 1e-9 relative or 1e-9 x ``scale`` absolute (values near zero)."""
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    ok = ~np.isnan(expected)
-    err = np.abs(actual[ok] - expected[ok])
-    bad = np.flatnonzero(err > 1e-9 * np.maximum(np.abs(expected[ok]), scale))
-    assert bad.size == 0, f"{what}: {bad.size} bars off, first {actual[ok][bad[0]]!r} vs {expected[ok][bad[0]]!r}"
-
 
 CASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("KELTNER", {}),
@@ -109,12 +57,12 @@ def _run(name: str, cols: dict[str, FloatArray], **params: Any) -> dict[str, Flo
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: Path(d[0]).stem)
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_streaming_when_run_on_real_candles_then_equals_vectorized(
     shared_data: Path, dataset: tuple[str, int], case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / dataset[0], dataset[1])
+    frame = load_ohlcv(shared_data / dataset[0], dataset[1])
     vec = outputs(name, get(name).vectorized(*inputs(name, frame), **params))
     streamed = outputs(name, stream(name, frame, **params))
     lookback = make(name, **params).lookback
@@ -127,7 +75,7 @@ def test_streaming_when_run_on_real_candles_then_equals_vectorized(
 def test_own_forms_when_compared_with_talib_08_versions_then_identical(
     shared_data: Path, dataset: tuple[str, int]
 ) -> None:
-    frame = _candles(shared_data / dataset[0], dataset[1])
+    frame = load_ohlcv(shared_data / dataset[0], dataset[1])
     o, h, lo, c = (frame[f].to_numpy() for f in ("open", "high", "low", "close"))
     donchian = outputs("DONCHIAN", stream("DONCHIAN", frame, timeperiod=7))
     for ours, theirs in zip(donchian.values(), talib.DONCHIAN(h, lo, 7), strict=True):
@@ -282,17 +230,11 @@ def test_heikin_ashi_when_data_is_empty_then_refused() -> None:
 # No look-ahead
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_both_forms_when_run_on_a_prefix_then_prefix_values_unchanged(
     shared_data: Path, case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 900)
+    frame = load_ohlcv(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 900)
     cut = 600
-    full_vec = outputs(name, get(name).vectorized(*inputs(name, frame), **params))
-    part_vec = outputs(name, get(name).vectorized(*inputs(name, frame.iloc[:cut]), **params))
-    full_stream = outputs(name, stream(name, frame, **params))
-    part_stream = outputs(name, stream(name, frame.iloc[:cut], **params))
-    for out in full_vec:
-        np.testing.assert_array_equal(part_vec[out], full_vec[out][:cut])
-        np.testing.assert_array_equal(part_stream[out], full_stream[out][:cut])
+    assert_prefix_unchanged(name, params, frame, cut)

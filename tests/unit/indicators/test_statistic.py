@@ -3,84 +3,17 @@ lines; bad input; look-ahead."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 import talib
-from talib import abstract as _abstract
 
 from bot4.indicators import statistic
-from bot4.indicators.base import FloatArray, Indicator, IndicatorError, get, stream
+from bot4.indicators.base import IndicatorError, get, stream
 
-#: ``talib.abstract`` builds its ``Function`` at run time; its stubs do not declare it.
-abstract: Any = _abstract
-
-DATASETS: tuple[tuple[str, int], ...] = (
-    ("ohlcv/BITTREX_DASH_BTC_1m.csv", 3000),  # sparse, prices ~0.05 BTC
-    ("ohlcv/BITTREX_POWR_BTC_1m.csv", 3000),  # sparsest, prices ~1e-4 BTC
-    ("ohlcv/BITTREX_ADA_BTC_5m.csv", 6000),  # whole file, with the 170-minute hole
-    ("ohlcv/BINANCE_XRP_ETH_1m.csv", 2500),  # trade-built, gappy
-    ("nautilus_trader/ftx/btc-perp-20211231-20220201_1m.csv", 3000),  # ~46k USD, other header
-)
-
-
-def _case_id(case: tuple[str, dict[str, Any]]) -> str:
-    return case[0] + "".join(f"-{k}={v}" for k, v in case[1].items())
-
-
-def make(name: str, **params: Any) -> Indicator:
-    """A streaming instance of a registered indicator."""
-    cls: Any = get(name).streaming
-    ind: Indicator = cls(**params)
-    return ind
-
-
-@cache
-def _candles(path: Path, rows: int) -> pd.DataFrame:
-    """OHLCV floats plus ``ts`` (bar open, UTC ns) whichever header the file has."""
-    frame = pd.read_csv(path, nrows=rows)
-    if "timestamp_ms" in frame.columns:
-        ts = frame["timestamp_ms"].to_numpy(dtype=np.int64) * 1_000_000
-    else:
-        ts = pd.to_datetime(frame["timestamp"], utc=True).dt.as_unit("ns").astype("int64").to_numpy()
-    out = frame[["open", "high", "low", "close", "volume"]].astype(np.float64)
-    out["ts"] = ts
-    return out
-
-
-def inputs(name: str, frame: pd.DataFrame) -> list[Any]:
-    return [frame[f].to_numpy() for f in get(name).streaming.inputs]
-
-
-def outputs(name: str, result: Any) -> dict[str, FloatArray]:
-    if isinstance(result, dict):
-        return result
-    values = result if isinstance(result, tuple) else (result,)
-    return dict(zip(get(name).streaming.outputs, values, strict=True))
-
-
-def assert_bit_identical(actual: FloatArray, expected: FloatArray, what: str) -> None:
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    diff = np.flatnonzero(~np.isnan(expected) & (actual != expected))
-    assert diff.size == 0, (
-        f"{what}: {diff.size} bars differ, first {diff[0]}: {actual[diff[0]]!r} vs {expected[diff[0]]!r}"
-    )
-
-
-def assert_close(actual: FloatArray, expected: FloatArray, scale: float, what: str) -> None:
-    """Same NaN positions; within 1e-9 relative or 1e-9 x ``scale`` absolute (values near zero)."""
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    ok = ~np.isnan(expected)
-    err = np.abs(actual[ok] - expected[ok])
-    bad = np.flatnonzero(err > 1e-9 * np.maximum(np.abs(expected[ok]), scale))
-    assert bad.size == 0, f"{what}: {bad.size} bars off, first {actual[ok][bad[0]]!r} vs {expected[ok][bad[0]]!r}"
-
+from .harness import DATASETS, abstract, assert_bit_identical, assert_close, case_id, load_ohlcv, make
 
 CASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("LINEARREG", {}),
@@ -94,12 +27,12 @@ NAMES = ("LINEARREG", "LINEARREG_SLOPE")
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: Path(d[0]).stem)
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_both_forms_when_run_on_real_candles_then_match_talib(
     shared_data: Path, dataset: tuple[str, int], case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / dataset[0], dataset[1])
+    frame = load_ohlcv(shared_data / dataset[0], dataset[1])
     expected = getattr(talib, name)(frame["close"].to_numpy(), **params)
     streamed = np.asarray(stream(name, frame, **params))
     assert_bit_identical(get(name).vectorized(frame["close"].to_numpy(), **params), expected, name)
@@ -110,7 +43,7 @@ def test_both_forms_when_run_on_real_candles_then_match_talib(
         assert_close(streamed, expected, float(np.median(frame["close"])), f"{name} streaming")
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_lookback_when_constructed_then_equals_talib_lookback(case: tuple[str, dict[str, Any]]) -> None:
     name, params = case
     assert make(name, **params).lookback == abstract.Function(name, **params).lookback
@@ -177,12 +110,12 @@ def test_vectorized_when_input_is_two_dimensional_then_refused(name: str) -> Non
         get(name).vectorized(np.ones((5, 5)), timeperiod=2)
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_both_forms_when_run_on_a_prefix_then_prefix_values_unchanged(
     shared_data: Path, case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 2000)
+    frame = load_ohlcv(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 2000)
     cut = 1700  # past the first 32 * n refresh for n <= 50
     closes = frame["close"].to_numpy()
     np.testing.assert_array_equal(

@@ -3,7 +3,6 @@ bit for bit; Aroon ties; bad input; look-ahead."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +10,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import talib
-from talib import abstract as _abstract
 
 from bot4.indicators import trend
-from bot4.indicators.base import FloatArray, Indicator, IndicatorError, get, stream
+from bot4.indicators.base import FloatArray, IndicatorError, get, stream
 
-#: ``talib.abstract`` builds its ``Function`` at run time; its stubs do not declare it.
-abstract: Any = _abstract
-
-#: (file under shared data, rows): tiny BTC-pair prices, sparse/gappy series, large BTC prices.
-DATASETS: tuple[tuple[str, int], ...] = (
-    ("ohlcv/BITTREX_DASH_BTC_1m.csv", 3000),  # sparse
-    ("ohlcv/BITTREX_POWR_BTC_1m.csv", 3000),  # sparsest 1m Bittrex pair
-    ("ohlcv/BITTREX_ADA_BTC_5m.csv", 6000),  # whole file, with the 170-minute hole
-    ("ohlcv/BINANCE_XRP_ETH_1m.csv", 2500),  # trade-built, gappy
-    ("nautilus_trader/ftx/btc-perp-20211231-20220201_1m.csv", 3000),  # ~46k USD, other header
+from .harness import (
+    DATASETS,
+    abstract,
+    assert_bit_identical,
+    assert_equals_talib_bit_for_bit,
+    assert_prefix_unchanged,
+    case_id,
+    inputs,
+    load_ohlcv,
+    make,
+    outputs,
 )
 
 CASES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -52,59 +51,17 @@ NAMES = sorted({name for name, _ in CASES})
 MIN_PERIOD = {"ADX": 2, "ADXR": 2, "PLUS_DI": 1, "MINUS_DI": 1, "AROON": 2, "AROONOSC": 2}
 
 
-def _case_id(case: tuple[str, dict[str, Any]]) -> str:
-    return case[0] + "".join(f"-{k}={v}" for k, v in case[1].items())
-
-
-def make(name: str, **params: Any) -> Indicator:
-    """A streaming instance of a registered indicator."""
-    cls: Any = get(name).streaming
-    ind: Indicator = cls(**params)
-    return ind
-
-
-@cache
-def _candles(path: Path, rows: int) -> pd.DataFrame:
-    frame = pd.read_csv(path, nrows=rows)
-    return frame[["open", "high", "low", "close", "volume"]].astype(np.float64)
-
-
-def inputs(name: str, frame: pd.DataFrame) -> list[FloatArray]:
-    return [frame[f].to_numpy() for f in get(name).streaming.inputs]
-
-
-def outputs(name: str, result: Any) -> dict[str, FloatArray]:
-    values = result if isinstance(result, tuple) else (result,)
-    if isinstance(result, dict):
-        return result
-    return dict(zip(get(name).streaming.outputs, values, strict=True))
-
-
-def assert_bit_identical(actual: FloatArray, expected: FloatArray, what: str) -> None:
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    diff = np.flatnonzero(~np.isnan(expected) & (actual != expected))
-    assert diff.size == 0, (
-        f"{what}: {diff.size} bars differ, first {diff[0]}: {actual[diff[0]]!r} vs {expected[diff[0]]!r}"
-    )
-
-
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: Path(d[0]).stem)
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_both_forms_when_run_on_real_candles_then_equal_talib_bit_for_bit(
     shared_data: Path, dataset: tuple[str, int], case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / dataset[0], dataset[1])
-    expected = outputs(name, getattr(talib, name)(*inputs(name, frame), **params))
-    vec = outputs(name, get(name).vectorized(*inputs(name, frame), **params))
-    streamed = outputs(name, stream(name, frame, **params))
-    for out, ref in expected.items():
-        assert_bit_identical(vec[out], ref, f"{name}{params} vectorized {out}")
-        assert_bit_identical(streamed[out], ref, f"{name}{params} streaming {out}")
+    frame = load_ohlcv(shared_data / dataset[0], dataset[1])
+    assert_equals_talib_bit_for_bit(name, params, frame)
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_lookback_when_constructed_then_equals_talib_lookback(case: tuple[str, dict[str, Any]]) -> None:
     name, params = case
     assert make(name, **params).lookback == abstract.Function(name, **params).lookback
@@ -120,7 +77,7 @@ def _flat_and_tied(n: int = 300) -> pd.DataFrame:
     return pd.DataFrame({"open": close, "high": high, "low": low, "close": close, "volume": 1.0})
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_streaming_when_fed_ties_and_flat_bars_then_equals_talib(case: tuple[str, dict[str, Any]]) -> None:
     name, params = case
     frame = _flat_and_tied()
@@ -211,17 +168,11 @@ def test_period_when_not_an_integer_then_refused(name: str) -> None:
 # No look-ahead
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_both_forms_when_run_on_a_prefix_then_prefix_values_unchanged(
     shared_data: Path, case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 800)
+    frame = load_ohlcv(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 800)
     cut = 500
-    full_vec = outputs(name, get(name).vectorized(*inputs(name, frame), **params))
-    part_vec = outputs(name, get(name).vectorized(*inputs(name, frame.iloc[:cut]), **params))
-    full_stream = outputs(name, stream(name, frame, **params))
-    part_stream = outputs(name, stream(name, frame.iloc[:cut], **params))
-    for out in full_vec:
-        np.testing.assert_array_equal(part_vec[out], full_vec[out][:cut])
-        np.testing.assert_array_equal(part_stream[out], full_stream[out][:cut])
+    assert_prefix_unchanged(name, params, frame, cut)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +13,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import talib
-from talib import abstract as _abstract
 
 from bot4.indicators import volatility
-from bot4.indicators.base import FloatArray, Indicator, IndicatorError, get, stream
+from bot4.indicators.base import FloatArray, IndicatorError, get, stream
 
-#: ``talib.abstract`` builds its ``Function`` at run time; its stubs do not declare it.
-abstract: Any = _abstract
-
-DATASETS: tuple[tuple[str, int], ...] = (
-    ("ohlcv/BITTREX_DASH_BTC_1m.csv", 3000),  # sparse, prices ~0.05 BTC
-    ("ohlcv/BITTREX_POWR_BTC_1m.csv", 3000),  # sparsest, prices ~1e-4 BTC
-    ("ohlcv/BITTREX_ADA_BTC_5m.csv", 6000),  # whole file, with the 170-minute hole
-    ("ohlcv/BINANCE_XRP_ETH_1m.csv", 2500),
-    ("nautilus_trader/ftx/btc-perp-20211231-20220201_1m.csv", 3000),  # ~46k USD
+from .harness import (
+    DATASETS,
+    abstract,
+    assert_bit_identical,
+    assert_close,
+    assert_equals_talib_bit_for_bit,
+    assert_prefix_unchanged,
+    case_id,
+    inputs,
+    load_ohlcv,
+    make,
 )
 
 TALIB_CASES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -53,70 +53,28 @@ EST_CASES: tuple[tuple[str, dict[str, Any]], ...] = tuple(
 MIN_PERIOD = {"ATR": 1, "NATR": 1, "STDDEV": 2, "VAR": 1, **dict.fromkeys(ESTIMATORS, 2)}
 
 
-def _case_id(case: tuple[str, dict[str, Any]]) -> str:
-    return case[0] + "".join(f"-{k}={v}" for k, v in case[1].items())
-
-
-def make(name: str, **params: Any) -> Indicator:
-    """A streaming instance of a registered indicator."""
-    cls: Any = get(name).streaming
-    ind: Indicator = cls(**params)
-    return ind
-
-
-@cache
-def _candles(path: Path, rows: int) -> pd.DataFrame:
-    frame = pd.read_csv(path, nrows=rows)
-    return frame[["open", "high", "low", "close", "volume"]].astype(np.float64)
-
-
-def inputs(name: str, frame: pd.DataFrame) -> list[FloatArray]:
-    return [frame[f].to_numpy() for f in get(name).streaming.inputs]
-
-
-def assert_bit_identical(actual: FloatArray, expected: FloatArray, what: str) -> None:
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    diff = np.flatnonzero(~np.isnan(expected) & (actual != expected))
-    assert diff.size == 0, (
-        f"{what}: {diff.size} bars differ, first {diff[0]}: {actual[diff[0]]!r} vs {expected[diff[0]]!r}"
-    )
-
-
-def assert_close(actual: FloatArray, expected: FloatArray, scale: float, what: str) -> None:
-    """Same NaN positions; within 1e-9 relative or 1e-9 x ``scale`` absolute (values near zero)."""
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    ok = ~np.isnan(expected)
-    err = np.abs(actual[ok] - expected[ok])
-    bad = np.flatnonzero(err > 1e-9 * np.maximum(np.abs(expected[ok]), scale))
-    assert bad.size == 0, f"{what}: {bad.size} bars off, first {actual[ok][bad[0]]!r} vs {expected[ok][bad[0]]!r}"
-
-
 # ---------------------------------------------------------------------------------------------------
 # TA-Lib ones
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: Path(d[0]).stem)
-@pytest.mark.parametrize("case", TALIB_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TALIB_CASES, ids=case_id)
 def test_both_forms_when_run_on_real_candles_then_equal_talib_bit_for_bit(
     shared_data: Path, dataset: tuple[str, int], case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / dataset[0], dataset[1])
-    expected = getattr(talib, name)(*inputs(name, frame), **params)
-    assert_bit_identical(get(name).vectorized(*inputs(name, frame), **params), expected, f"{name} vectorized")
-    assert_bit_identical(np.asarray(stream(name, frame, **params)), expected, f"{name} streaming")
+    frame = load_ohlcv(shared_data / dataset[0], dataset[1])
+    assert_equals_talib_bit_for_bit(name, params, frame)
 
 
-@pytest.mark.parametrize("case", TALIB_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TALIB_CASES, ids=case_id)
 def test_lookback_when_constructed_then_equals_talib_lookback(case: tuple[str, dict[str, Any]]) -> None:
     name, params = case
     assert make(name, **params).lookback == abstract.Function(name, **params).lookback
 
 
 @pytest.mark.parametrize(("scale", "seed"), [(1e-8, 1), (1e-3, 2), (1e4, 3)], ids=["satoshi", "milli", "large"])
-@pytest.mark.parametrize("case", TALIB_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TALIB_CASES, ids=case_id)
 def test_streaming_when_fed_flat_windows_then_equals_talib_including_reseeds(
     case: tuple[str, dict[str, Any]], scale: float, seed: int
 ) -> None:
@@ -230,12 +188,12 @@ def test_estimators_when_bars_are_flat_then_exactly_zero_in_both_forms(name: str
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: Path(d[0]).stem)
-@pytest.mark.parametrize("case", EST_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", EST_CASES, ids=case_id)
 def test_estimators_when_run_on_real_candles_then_streaming_equals_vectorized(
     shared_data: Path, dataset: tuple[str, int], case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / dataset[0], dataset[1])
+    frame = load_ohlcv(shared_data / dataset[0], dataset[1])
     vec = get(name).vectorized(*inputs(name, frame), **params)
     streamed = np.asarray(stream(name, frame, **params))
     scale = float(np.nanmedian(np.abs(vec)))
@@ -320,19 +278,14 @@ def test_estimators_when_periods_per_year_is_bad_then_refused(value: Any) -> Non
 # No look-ahead
 
 
-@pytest.mark.parametrize("case", TALIB_CASES + EST_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TALIB_CASES + EST_CASES, ids=case_id)
 def test_both_forms_when_run_on_a_prefix_then_prefix_values_unchanged(
     shared_data: Path, case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 800)
+    frame = load_ohlcv(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 800)
     cut = 450
-    full = get(name).vectorized(*inputs(name, frame), **params)
-    part = get(name).vectorized(*inputs(name, frame.iloc[:cut]), **params)
-    np.testing.assert_array_equal(part, full[:cut])
-    np.testing.assert_array_equal(
-        stream(name, frame.iloc[:cut], **params), np.asarray(stream(name, frame, **params))[:cut]
-    )
+    assert_prefix_unchanged(name, params, frame, cut)
 
 
 @pytest.mark.parametrize("name", ("PARKINSON", "GARMAN_KLASS", "ROGERS_SATCHELL"))

@@ -4,7 +4,6 @@ form, against TA-Lib's whole-series VWAP, timestamps through ``stream()``; bad i
 from __future__ import annotations
 
 import math
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -12,76 +11,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import talib
-from talib import abstract as _abstract
 
 from bot4.indicators import volume
-from bot4.indicators.base import FloatArray, Indicator, IndicatorError, get, stream
+from bot4.indicators.base import IndicatorError, get, stream
 
-#: ``talib.abstract`` builds its ``Function`` at run time; its stubs do not declare it.
-abstract: Any = _abstract
-
-DATASETS: tuple[tuple[str, int], ...] = (
-    ("ohlcv/BITTREX_DASH_BTC_1m.csv", 3000),  # sparse, prices ~0.05 BTC
-    ("ohlcv/BITTREX_POWR_BTC_1m.csv", 3000),  # sparsest, prices ~1e-4 BTC
-    ("ohlcv/BITTREX_ADA_BTC_5m.csv", 6000),  # whole file, with the 170-minute hole
-    ("ohlcv/BINANCE_XRP_ETH_1m.csv", 2500),  # trade-built, gappy
-    ("nautilus_trader/ftx/btc-perp-20211231-20220201_1m.csv", 3000),  # ~46k USD, other header
+from .harness import (
+    DATASETS,
+    abstract,
+    assert_bit_identical,
+    assert_equals_talib_bit_for_bit,
+    assert_prefix_unchanged,
+    case_id,
+    inputs,
+    load_ohlcv,
+    make,
 )
-
-
-def _case_id(case: tuple[str, dict[str, Any]]) -> str:
-    return case[0] + "".join(f"-{k}={v}" for k, v in case[1].items())
-
-
-def make(name: str, **params: Any) -> Indicator:
-    """A streaming instance of a registered indicator."""
-    cls: Any = get(name).streaming
-    ind: Indicator = cls(**params)
-    return ind
-
-
-@cache
-def _candles(path: Path, rows: int) -> pd.DataFrame:
-    """OHLCV floats plus ``ts`` (bar open, UTC ns) whichever header the file has."""
-    frame = pd.read_csv(path, nrows=rows)
-    if "timestamp_ms" in frame.columns:
-        ts = frame["timestamp_ms"].to_numpy(dtype=np.int64) * 1_000_000
-    else:
-        ts = pd.to_datetime(frame["timestamp"], utc=True).dt.as_unit("ns").astype("int64").to_numpy()
-    out = frame[["open", "high", "low", "close", "volume"]].astype(np.float64)
-    out["ts"] = ts
-    return out
-
-
-def inputs(name: str, frame: pd.DataFrame) -> list[Any]:
-    return [frame[f].to_numpy() for f in get(name).streaming.inputs]
-
-
-def outputs(name: str, result: Any) -> dict[str, FloatArray]:
-    if isinstance(result, dict):
-        return result
-    values = result if isinstance(result, tuple) else (result,)
-    return dict(zip(get(name).streaming.outputs, values, strict=True))
-
-
-def assert_bit_identical(actual: FloatArray, expected: FloatArray, what: str) -> None:
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    diff = np.flatnonzero(~np.isnan(expected) & (actual != expected))
-    assert diff.size == 0, (
-        f"{what}: {diff.size} bars differ, first {diff[0]}: {actual[diff[0]]!r} vs {expected[diff[0]]!r}"
-    )
-
-
-def assert_close(actual: FloatArray, expected: FloatArray, scale: float, what: str) -> None:
-    """Same NaN positions; within 1e-9 relative or 1e-9 x ``scale`` absolute (values near zero)."""
-    nan_diff = np.flatnonzero(np.isnan(actual) != np.isnan(expected))
-    assert nan_diff.size == 0, f"{what}: NaN placement differs at bars {nan_diff[:5]}"
-    ok = ~np.isnan(expected)
-    err = np.abs(actual[ok] - expected[ok])
-    bad = np.flatnonzero(err > 1e-9 * np.maximum(np.abs(expected[ok]), scale))
-    assert bad.size == 0, f"{what}: {bad.size} bars off, first {actual[ok][bad[0]]!r} vs {expected[ok][bad[0]]!r}"
-
 
 TALIB_CASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("OBV", {}),
@@ -96,18 +40,16 @@ MINUTE_NS = 60_000_000_000
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: Path(d[0]).stem)
-@pytest.mark.parametrize("case", TALIB_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TALIB_CASES, ids=case_id)
 def test_both_forms_when_run_on_real_candles_then_equal_talib_bit_for_bit(
     shared_data: Path, dataset: tuple[str, int], case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / dataset[0], dataset[1])
-    expected = getattr(talib, name)(*inputs(name, frame), **params)
-    assert_bit_identical(get(name).vectorized(*inputs(name, frame), **params), expected, f"{name} vectorized")
-    assert_bit_identical(np.asarray(stream(name, frame, **params)), expected, f"{name} streaming")
+    frame = load_ohlcv(shared_data / dataset[0], dataset[1])
+    assert_equals_talib_bit_for_bit(name, params, frame)
 
 
-@pytest.mark.parametrize("case", TALIB_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TALIB_CASES, ids=case_id)
 def test_lookback_when_constructed_then_equals_talib_lookback(case: tuple[str, dict[str, Any]]) -> None:
     name, params = case
     assert make(name, **params).lookback == abstract.Function(name, **params).lookback
@@ -176,13 +118,13 @@ def test_vwap_when_no_volume_yet_in_session_then_nan_in_both_forms() -> None:
 def test_vwap_when_run_on_real_candles_then_streaming_equals_vectorized_bit_for_bit(
     shared_data: Path, dataset: tuple[str, int], session: str
 ) -> None:
-    frame = _candles(shared_data / dataset[0], dataset[1])
+    frame = load_ohlcv(shared_data / dataset[0], dataset[1])
     vec = get("VWAP").vectorized(*inputs("VWAP", frame), session=session)
     assert_bit_identical(np.asarray(stream("VWAP", frame, session=session)), vec, f"VWAP {session}")
 
 
 def test_vwap_when_one_session_spans_the_data_then_equals_talib_cumulative_vwap(shared_data: Path) -> None:
-    frame = _candles(shared_data / "ohlcv/BINANCE_XRP_ETH_1m.csv", 2000)
+    frame = load_ohlcv(shared_data / "ohlcv/BINANCE_XRP_ETH_1m.csv", 2000)
     h, lo, c, v, ts = inputs("VWAP", frame)
     expected = talib.VWAP(h, lo, c, v)
     expected[np.cumsum(v) == 0] = np.nan  # TA-Lib writes 0 before any volume; we say NaN
@@ -190,13 +132,13 @@ def test_vwap_when_one_session_spans_the_data_then_equals_talib_cumulative_vwap(
 
 
 def test_stream_when_frame_has_datetime_index_instead_of_ts_then_vwap_reads_it(shared_data: Path) -> None:
-    frame = _candles(shared_data / "ohlcv/BITTREX_ETH_BTC_1m.csv", 3000)
+    frame = load_ohlcv(shared_data / "ohlcv/BITTREX_ETH_BTC_1m.csv", 3000)
     indexed = frame.drop(columns="ts").set_index(pd.to_datetime(frame["ts"].to_numpy(), unit="ns", utc=True))
     np.testing.assert_array_equal(stream("VWAP", indexed), stream("VWAP", frame))
 
 
 def test_stream_when_frame_has_no_timestamps_then_error_names_ts(shared_data: Path) -> None:
-    frame = _candles(shared_data / "ohlcv/BITTREX_ETH_BTC_1m.csv", 50).drop(columns="ts")
+    frame = load_ohlcv(shared_data / "ohlcv/BITTREX_ETH_BTC_1m.csv", 50).drop(columns="ts")
     with pytest.raises(IndicatorError, match=r"VWAP needs column\(s\) \['ts'\]"):
         stream("VWAP", frame)
 
@@ -290,19 +232,14 @@ def test_adosc_when_period_below_two_or_longer_than_data_then_refused() -> None:
 # No look-ahead
 
 
-@pytest.mark.parametrize("case", (*TALIB_CASES, ("VWAP", {}), ("VWAP", {"session": "1h"})), ids=_case_id)
+@pytest.mark.parametrize("case", (*TALIB_CASES, ("VWAP", {}), ("VWAP", {"session": "1h"})), ids=case_id)
 def test_both_forms_when_run_on_a_prefix_then_prefix_values_unchanged(
     shared_data: Path, case: tuple[str, dict[str, Any]]
 ) -> None:
     name, params = case
-    frame = _candles(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 1500)
+    frame = load_ohlcv(shared_data / "ohlcv/BITTREX_ADA_BTC_5m.csv", 1500)
     cut = 1000
-    full = get(name).vectorized(*inputs(name, frame), **params)
-    part = get(name).vectorized(*inputs(name, frame.iloc[:cut]), **params)
-    np.testing.assert_array_equal(part, full[:cut])
-    np.testing.assert_array_equal(
-        stream(name, frame.iloc[:cut], **params), np.asarray(stream(name, frame, **params))[:cut]
-    )
+    assert_prefix_unchanged(name, params, frame, cut)
 
 
 def test_vwap_when_sessions_are_very_uneven_then_streaming_still_equals_vectorized() -> None:
