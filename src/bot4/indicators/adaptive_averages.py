@@ -118,9 +118,30 @@ class T3(Indicator):
     """
 
     name = "T3"
-    __slots__ = ("_acc", "_c1", "_c2", "_c3", "_c4", "_e", "_e1", "_e2", "_e3", "_e4", "_e5", "_e6",
-                 "_k", "_n", "_omk", "_period", "_stage", "_value", "count", "lookback", "timeperiod",
-                 "vfactor")
+    __slots__ = (
+        "_acc",
+        "_c1",
+        "_c2",
+        "_c3",
+        "_c4",
+        "_e",
+        "_e1",
+        "_e2",
+        "_e3",
+        "_e4",
+        "_e5",
+        "_e6",
+        "_k",
+        "_n",
+        "_omk",
+        "_period",
+        "_stage",
+        "_value",
+        "count",
+        "lookback",
+        "timeperiod",
+        "vfactor",
+    )
 
     def __init__(self, timeperiod: int = 5, vfactor: float = 0.7) -> None:
         self.timeperiod = check_period(timeperiod, "timeperiod", 1)
@@ -192,8 +213,4 @@ class T3(Indicator):
             return NAN
         self._e1, self._e2, self._e3, self._e4, self._e5, self._e6 = e
         self._value = self._c1 * e[5] + self._c2 * e[4] + self._c3 * e[3] + self._c4 * e[2]
-        return self._value
-
-    @property
-    def value(self) -> float:
         return self._value

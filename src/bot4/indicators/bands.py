@@ -33,10 +33,17 @@ def bbands(
     dn = _check_real(nbdevdn, "nbdevdn")
     code = check_matype(matype)
     upper, middle, lower = talib.BBANDS(
-        x, timeperiod=p, nbdevup=up, nbdevdn=dn, matype=code  # type: ignore[arg-type]  # int code, see ma()
+        x,
+        timeperiod=p,
+        nbdevup=up,
+        nbdevdn=dn,
+        matype=code,  # type: ignore[arg-type]  # int code, see ma()
     )
-    return (np.asarray(upper, dtype=np.float64), np.asarray(middle, dtype=np.float64),
-            np.asarray(lower, dtype=np.float64))
+    return (
+        np.asarray(upper, dtype=np.float64),
+        np.asarray(middle, dtype=np.float64),
+        np.asarray(lower, dtype=np.float64),
+    )
 
 
 #: Recompute BBANDS' sums exactly when var*n falls below this fraction of the squares they have seen.
@@ -58,12 +65,30 @@ class BBANDS(Indicator):
 
     name = "BBANDS"
     outputs = ("upperband", "middleband", "lowerband")
-    __slots__ = ("_buf", "_c", "_dn", "_lower", "_ma", "_mag", "_middle", "_period", "_s1", "_s2",
-                 "_since", "_sum", "_up", "_upper", "count", "lookback", "matype", "nbdevdn", "nbdevup",
-                 "timeperiod")
+    __slots__ = (
+        "_buf",
+        "_c",
+        "_dn",
+        "_lower",
+        "_ma",
+        "_mag",
+        "_middle",
+        "_period",
+        "_s1",
+        "_s2",
+        "_since",
+        "_sum",
+        "_up",
+        "_upper",
+        "count",
+        "lookback",
+        "matype",
+        "nbdevdn",
+        "nbdevup",
+        "timeperiod",
+    )
 
-    def __init__(self, timeperiod: int = 20, nbdevup: float = 2.0, nbdevdn: float = 2.0,
-                 matype: int = 0) -> None:
+    def __init__(self, timeperiod: int = 20, nbdevup: float = 2.0, nbdevdn: float = 2.0, matype: int = 0) -> None:
         self.timeperiod = check_period(timeperiod, "timeperiod", 2)
         self.nbdevup = self._up = _check_real(nbdevup, "nbdevup")
         self.nbdevdn = self._dn = _check_real(nbdevdn, "nbdevdn")

@@ -54,9 +54,9 @@ class Indicator(ABC):
         """Consume one input (the fields named in ``inputs``) and return the first output."""
 
     @property
-    @abstractmethod
     def value(self) -> float:
-        """The current first output, ``nan`` before warm-up."""
+        """The current first output, ``nan`` before warm-up (kept in ``_value`` unless overridden)."""
+        return self._value  # type: ignore[attr-defined, no-any-return]
 
     def values(self) -> dict[str, float]:
         """All current outputs by name; single-output indicators override nothing."""
@@ -88,9 +88,7 @@ class IndicatorSpec:
 REGISTRY: dict[str, IndicatorSpec] = {}
 
 
-def register(
-    name: str, vectorized: Callable[..., Any]
-) -> Callable[[type[Indicator]], type[Indicator]]:
+def register(name: str, vectorized: Callable[..., Any]) -> Callable[[type[Indicator]], type[Indicator]]:
     """Class decorator: register a streaming class together with its vectorized function."""
 
     def wrap(cls: type[Indicator]) -> type[Indicator]:
@@ -150,9 +148,7 @@ def _timestamps_ns(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
         if pd.api.types.is_datetime64_any_dtype(col):
             return np.asarray(pd.DatetimeIndex(col).as_unit("ns").asi8, dtype=np.int64)
         if not pd.api.types.is_integer_dtype(col):
-            raise IndicatorError(
-                f"column {TS_FIELD!r} must hold integer nanoseconds or datetimes, got {col.dtype}"
-            )
+            raise IndicatorError(f"column {TS_FIELD!r} must hold integer nanoseconds or datetimes, got {col.dtype}")
         return np.asarray(col.to_numpy(), dtype=np.int64)
     index = frame.index
     assert isinstance(index, pd.DatetimeIndex)

@@ -173,12 +173,6 @@ class ULTOSC(Indicator):
         self._value = v
         return v
 
-    @property
-    def value(self) -> float:
-        return self._value
-
-
-
 
 # ---------------------------------------------------------------------------------------------------
 # BOP
@@ -216,7 +210,3 @@ class BOP(Indicator):
         v = (close - open_) / rng if rng > 0.0 else 0.0
         self._value = v
         return v
-
-    @property
-    def value(self) -> float:
-        return self._value

@@ -79,10 +79,6 @@ class HMA(Indicator):
         self._value = self._outer.update(2.0 * fast - slow)
         return self._value
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 def zlema(close: FloatArray, timeperiod: int = 30) -> FloatArray:
     """Zero-lag EMA: EMA(2*x[t] - x[t-lag], n) with lag = (n-1)//2; see ``ZLEMA``."""
@@ -135,8 +131,4 @@ class ZLEMA(Indicator):
         if self.count <= self._lag:
             return NAN
         self._value = self._ema.update(2.0 * x - buf.popleft())
-        return self._value
-
-    @property
-    def value(self) -> float:
         return self._value

@@ -209,10 +209,6 @@ class _PriceOscillator(Indicator):
         self.count += 1
         return self._fast.update(x), self._slow.update(x)
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 @register("PPO", ppo)
 class PPO(_PriceOscillator):

@@ -79,11 +79,6 @@ class Identity(Indicator):
         self._value = x
         return x
 
-    @property
-    def value(self) -> float:
-        return self._value
-
-
 
 _MA_CLASSES: dict[int, Callable[..., Indicator]] = {
     MA_SMA: SMA,

@@ -64,10 +64,6 @@ class SMA(Indicator):
         self._value = total / self._period
         return self._value
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 def ema(close: FloatArray, timeperiod: int = 30) -> FloatArray:
     """Exponential moving average (TA-Lib EMA: seeded with the SMA of the first ``timeperiod`` values)."""
@@ -120,12 +116,6 @@ class EMA(Indicator):
             return v
         return NAN
 
-    @property
-    def value(self) -> float:
-        return self._value
-
-
-
 
 # ---------------------------------------------------------------------------------------------------
 # WMA
@@ -149,8 +139,19 @@ class WMA(Indicator):
     """
 
     name = "WMA"
-    __slots__ = ("_buf", "_divider", "_period", "_since", "_sub", "_sum", "_trailing", "_value",
-                 "count", "lookback", "timeperiod")
+    __slots__ = (
+        "_buf",
+        "_divider",
+        "_period",
+        "_since",
+        "_sub",
+        "_sum",
+        "_trailing",
+        "_value",
+        "count",
+        "lookback",
+        "timeperiod",
+    )
 
     def __init__(self, timeperiod: int = 30) -> None:
         self.timeperiod = check_period(timeperiod, "timeperiod", 1)
@@ -201,10 +202,6 @@ class WMA(Indicator):
             k += 1
         self._sub, self._sum, self._trailing, self._since = sub, total, 0.0, 0
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 # ---------------------------------------------------------------------------------------------------
 # DEMA / TEMA: chained EMAs, each seeded with the SMA of its own first ``timeperiod`` inputs (as TA-Lib).
@@ -222,8 +219,7 @@ class DEMA(Indicator):
     """Double exponential moving average; lookback 2*(timeperiod-1)."""
 
     name = "DEMA"
-    __slots__ = ("_e1", "_e2", "_k", "_n2", "_period", "_s1", "_s2", "_value", "count", "lookback",
-                 "timeperiod")
+    __slots__ = ("_e1", "_e2", "_k", "_n2", "_period", "_s1", "_s2", "_value", "count", "lookback", "timeperiod")
 
     def __init__(self, timeperiod: int = 30) -> None:
         self.timeperiod = check_period(timeperiod, "timeperiod", 1)
@@ -261,10 +257,6 @@ class DEMA(Indicator):
         self._value = (2.0 * e1) - e2
         return self._value
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 def tema(close: FloatArray, timeperiod: int = 30) -> FloatArray:
     """Triple EMA (Mulloy): 3*EMA - 3*EMA(EMA) + EMA(EMA(EMA)) (TA-Lib TEMA)."""
@@ -278,8 +270,22 @@ class TEMA(Indicator):
     """Triple exponential moving average; lookback 3*(timeperiod-1)."""
 
     name = "TEMA"
-    __slots__ = ("_e1", "_e2", "_e3", "_k", "_n2", "_n3", "_period", "_s1", "_s2", "_s3", "_value",
-                 "count", "lookback", "timeperiod")
+    __slots__ = (
+        "_e1",
+        "_e2",
+        "_e3",
+        "_k",
+        "_n2",
+        "_n3",
+        "_period",
+        "_s1",
+        "_s2",
+        "_s3",
+        "_value",
+        "count",
+        "lookback",
+        "timeperiod",
+    )
 
     def __init__(self, timeperiod: int = 30) -> None:
         self.timeperiod = check_period(timeperiod, "timeperiod", 1)
@@ -325,10 +331,6 @@ class TEMA(Indicator):
         self._value = e3 + ((3.0 * e1) - (3.0 * e2))
         return self._value
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 # ---------------------------------------------------------------------------------------------------
 # TRIMA
@@ -352,8 +354,20 @@ class TRIMA(Indicator):
     """
 
     name = "TRIMA"
-    __slots__ = ("_add", "_factor", "_newer", "_num", "_odd", "_older", "_period", "_sub", "_value",
-                 "count", "lookback", "timeperiod")
+    __slots__ = (
+        "_add",
+        "_factor",
+        "_newer",
+        "_num",
+        "_odd",
+        "_older",
+        "_period",
+        "_sub",
+        "_value",
+        "count",
+        "lookback",
+        "timeperiod",
+    )
 
     def __init__(self, timeperiod: int = 30) -> None:
         self.timeperiod = check_period(timeperiod, "timeperiod", 1)
@@ -415,8 +429,4 @@ class TRIMA(Indicator):
             return NAN
         self._seed()
         self._value = self._num * self._factor
-        return self._value
-
-    @property
-    def value(self) -> float:
         return self._value

@@ -46,8 +46,21 @@ class SAR(Indicator):
 
     name = "SAR"
     inputs = ("high", "low")
-    __slots__ = ("_acc", "_af", "_ep", "_long", "_max", "_phigh", "_plow", "_sar", "_value",
-                 "acceleration", "count", "lookback", "maximum")
+    __slots__ = (
+        "_acc",
+        "_af",
+        "_ep",
+        "_long",
+        "_max",
+        "_phigh",
+        "_plow",
+        "_sar",
+        "_value",
+        "acceleration",
+        "count",
+        "lookback",
+        "maximum",
+    )
 
     def __init__(self, acceleration: float = 0.02, maximum: float = 0.2) -> None:
         self.acceleration = _check_real(acceleration, "acceleration", 0.0)
@@ -121,7 +134,3 @@ class SAR(Indicator):
             self._ep, self._sar = low, h0
         # TA-Lib's first step treats bar 1 as its own previous bar.
         self._phigh, self._plow = high, low
-
-    @property
-    def value(self) -> float:
-        return self._value

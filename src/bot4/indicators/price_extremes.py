@@ -93,10 +93,6 @@ class MIDPOINT(Indicator):
         self._value = (hi + lo) / 2.0
         return self._value
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 def midprice(high: FloatArray, low: FloatArray, timeperiod: int = 14) -> FloatArray:
     """(highest high + lowest low) / 2 over the period (TA-Lib MIDPRICE)."""
@@ -135,8 +131,4 @@ class MIDPRICE(Indicator):
         if self.count < self._period:
             return NAN
         self._value = (hi + lo) / 2.0
-        return self._value
-
-    @property
-    def value(self) -> float:
         return self._value

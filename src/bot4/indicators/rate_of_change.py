@@ -64,10 +64,6 @@ class _Lagged(Indicator):
             return x, buf.popleft()
         return x, NAN
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 @register("MOM", mom)
 class MOM(_Lagged):
@@ -97,8 +93,6 @@ class ROC(_Lagged):
             return NAN
         self._value = (x / prev - 1.0) * 100.0 if prev != 0.0 else 0.0
         return self._value
-
-
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -186,7 +180,3 @@ class TRIX(Indicator):
             e[i] = value
             self._stage = i + 1
         return NAN  # EMA3 was seeded on this bar; the rate of change needs one more
-
-    @property
-    def value(self) -> float:
-        return self._value

@@ -85,10 +85,6 @@ class _Wilder(Indicator):
             self._gain *= inv
         return True
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 @register("RSI", rsi)
 class RSI(_Wilder):

@@ -113,10 +113,6 @@ class LINEARREG(_Regression):
     def update(self, *args: float) -> float:
         return self._value if self._push(args[0]) else NAN
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 @register("LINEARREG_SLOPE", linearreg_slope)
 class LINEARREG_SLOPE(_Regression):

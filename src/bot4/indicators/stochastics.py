@@ -73,7 +73,6 @@ class _HighLowWindow:
         self.lowest = lv[0]
 
 
-
 # ---------------------------------------------------------------------------------------------------
 # Stochastics
 
@@ -364,7 +363,3 @@ class WILLR(Indicator):
         v = 0.0 if _flat(highest, lowest) else (highest - close) / (highest - lowest) * -100.0
         self._value = v
         return v
-
-    @property
-    def value(self) -> float:
-        return self._value

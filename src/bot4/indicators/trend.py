@@ -183,10 +183,6 @@ class _SingleDI(Indicator):
         self._value = 0.0 if -_EPS < tr < _EPS else (diff_p if self._plus else diff_m) / tr
         return self._value
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 @register("PLUS_DI", plus_di)
 class PLUS_DI(_SingleDI):
@@ -304,10 +300,6 @@ class ADX(Indicator):
             return self._value
         return NAN
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 @register("ADXR", adxr)
 class ADXR(Indicator):
@@ -336,10 +328,6 @@ class ADXR(Indicator):
         if len(hist) < self.timeperiod:
             return NAN
         self._value = (a + hist[0]) / 2.0
-        return self._value
-
-    @property
-    def value(self) -> float:
         return self._value
 
 
@@ -462,8 +450,4 @@ class AROONOSC(Indicator):
         if i < self.timeperiod:
             return NAN
         self._value = self._factor * (hi_idx - lo_idx)
-        return self._value
-
-    @property
-    def value(self) -> float:
         return self._value

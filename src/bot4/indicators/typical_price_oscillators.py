@@ -83,18 +83,12 @@ class CCI(Indicator):
         self._value = out
         return out
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 # ---------------------------------------------------------------------------------------------------
 # MFI
 
 
-def mfi(
-    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, timeperiod: int = 14
-) -> FloatArray:
+def mfi(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, timeperiod: int = 14) -> FloatArray:
     """Money flow index (TA-Lib MFI)."""
     h, lo, c = _hlc(high, low, close)
     v = check_series(volume, "volume", len(h))
@@ -185,7 +179,3 @@ class MFI(Indicator):
         out = 0.0 if total <= 0.0 else 100.0 * (pos / total)
         self._value = out
         return out
-
-    @property
-    def value(self) -> float:
-        return self._value

@@ -96,10 +96,6 @@ class TRANGE(Indicator):
         self._value = tr
         return tr
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 def fma_const(b: float, b_hi: float, b_lo: float, x: float, y: float) -> float:
     """``b * x + y`` rounded once, as a fused multiply-add would (TA-Lib's compiled binary fuses).
@@ -197,10 +193,6 @@ class ATR(Indicator):
             self._value = self._sum / self._n
             return self._value
         return NAN
-
-    @property
-    def value(self) -> float:
-        return self._value
 
 
 @register("NATR", natr)
@@ -360,10 +352,6 @@ class VAR(Indicator):
         if v == v:
             self._value = v
         return v
-
-    @property
-    def value(self) -> float:
-        return self._value
 
 
 @register("STDDEV", stddev)
@@ -619,10 +607,6 @@ class _RangeVol(Indicator):
         if self._ppy != 1.0:
             variance *= self._ppy
         self._value = math.sqrt(variance)
-        return self._value
-
-    @property
-    def value(self) -> float:
         return self._value
 
 

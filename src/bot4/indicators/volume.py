@@ -85,10 +85,6 @@ class OBV(Indicator):
         self._pc = close
         return self._value
 
-    @property
-    def value(self) -> float:
-        return self._value
-
 
 def _money_flow(high: float, low: float, close: float, volume: float) -> float:
     """One bar's A/D contribution: close location value times volume, 0 for a bar with no range."""
@@ -192,10 +188,6 @@ class ADOSC(Indicator):
         if self.count <= self.lookback:
             return NAN
         self._value = self._fast - self._slow
-        return self._value
-
-    @property
-    def value(self) -> float:
         return self._value
 
 
@@ -373,7 +365,3 @@ class VWAP(Indicator):
         if ts_ns is None:
             raise IndicatorError("VWAP.update_bar needs ts_ns (the bar's open time, UTC ns)")
         return self.update(high, low, close, volume, ts_ns)
-
-    @property
-    def value(self) -> float:
-        return self._value

@@ -80,9 +80,7 @@ def check_params(
         raise IndicatorError("zig-zag needs deviation (a fraction, 0.05 = 5 %) and/or atr_multiple")
     dev = None if deviation is None else _positive(deviation, "deviation")
     if dev is not None and dev >= 1.0:
-        raise IndicatorError(
-            f"deviation must be a fraction in (0, 1): 0.05 means a 5 % reversal; got {deviation!r}"
-        )
+        raise IndicatorError(f"deviation must be a fraction in (0, 1): 0.05 means a 5 % reversal; got {deviation!r}")
     mult = None if atr_multiple is None else _positive(atr_multiple, "atr_multiple")
     return dev, mult, check_period(atr_period, "atr_period", 1)
 
@@ -206,9 +204,7 @@ class ZigZag:
         if high < low:
             raise IndicatorError(f"bar {t}: high {high!r} is below low {low!r}")
         if self._dev is not None and low <= 0.0:
-            raise IndicatorError(
-                f"bar {t}: low {low!r} is not positive; a percentage deviation needs prices > 0"
-            )
+            raise IndicatorError(f"bar {t}: low {low!r} is not positive; a percentage deviation needs prices > 0")
         self.count = t + 1
         atr = self._atr.update(high, low, close) if self._atr is not None else math.nan
         mode = self._mode
@@ -289,9 +285,7 @@ def zigzag(
         raise IndicatorError(f"bar {i}: high {float(h[i])!r} is below low {float(lo[i])!r}")
     if dev is not None and n and lo.min() <= 0.0:
         i = int(np.argmax(lo <= 0.0))
-        raise IndicatorError(
-            f"bar {i}: low {float(lo[i])!r} is not positive; a percentage deviation needs prices > 0"
-        )
+        raise IndicatorError(f"bar {i}: low {float(lo[i])!r} is not positive; a percentage deviation needs prices > 0")
     atr_reach = _atr_reach(h, lo, c, mult, period)
 
     def distance(price: FloatArray, start: int, stop: int) -> FloatArray:
@@ -322,16 +316,12 @@ def _check_timestamps(timestamps: Any, n: int) -> npt.NDArray[np.int64]:
     return arr.astype(np.int64)
 
 
-def _atr_reach(
-    h: FloatArray, lo: FloatArray, c: FloatArray, mult: float | None, period: int
-) -> FloatArray | None:
+def _atr_reach(h: FloatArray, lo: FloatArray, c: FloatArray, mult: float | None, period: int) -> FloatArray | None:
     """``atr_multiple * ATR`` per bar, ``inf`` before ATR exists (no ATR reversal can be confirmed)."""
     if mult is None:
         return None
     atr = _WilderATR(period)
-    reach = mult * np.array(
-        [atr.update(*bar) for bar in zip(h.tolist(), lo.tolist(), c.tolist(), strict=True)]
-    )
+    reach = mult * np.array([atr.update(*bar) for bar in zip(h.tolist(), lo.tolist(), c.tolist(), strict=True)])
     reach[np.isnan(reach)] = np.inf
     return reach
 
