@@ -21,6 +21,7 @@ from aiohttp import web
 from bot4.venues.sim.server.accounts import Account
 from bot4.venues.sim.server.exchange import SimExchange
 from bot4.venues.sim.server.faults import FaultPlan
+from bot4.venues.sim.server.klines import KlineBook
 from bot4.venues.sim.server.latency import LatencyModel
 from bot4.venues.sim.server.ratelimit import WeightLimiter
 from bot4.venues.sim.server.records import OrderRecord, fmt
@@ -69,6 +70,8 @@ class ExchangeApp:
         r.add_get("/api/v3/time", ex("GET /api/v3/time", 1, "NONE", self._time))
         r.add_get("/api/v3/exchangeInfo", ex("GET /api/v3/exchangeInfo", 20, "NONE", self._exchange_info))
         r.add_get("/api/v3/depth", ex("GET /api/v3/depth", _depth_weight, "NONE", self._depth))
+        self.klines = KlineBook()  # candle files are added by ExchangeServer (ServerConfig.candles)
+        r.add_get("/api/v3/klines", ex("GET /api/v3/klines", 2, "NONE", self.klines.handle))
         r.add_post("/api/v3/order", ex("POST /api/v3/order", 1, "SIGNED", self._post_order))
         r.add_get("/api/v3/order", ex("GET /api/v3/order", 4, "SIGNED", self._get_order))
         r.add_delete("/api/v3/order", ex("DELETE /api/v3/order", 1, "SIGNED", self._delete_order))

@@ -43,6 +43,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 0
     clock: ServerClock | None = None
+    candles: list[Path] = field(default_factory=list)  # OHLCV files served by GET /api/v3/klines
 
 
 class ExchangeServer:
@@ -65,6 +66,7 @@ class ExchangeServer:
             limiter=config.limiter,
             debug=config.debug,
         )
+        self.api.klines.load(config.candles)
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._replay_task: asyncio.Task[None] | None = None
