@@ -20,7 +20,16 @@ request is carried out first: "unknown outcome", e.g. 503 or ``{"code": -1007}``
 Stream actions (``ws:user``, ``ws:depth``, ``ws:trade``): ``delay(ms)``, ``duplicate_event(n)``,
 ``reorder_events(n)`` (hold n events, send them in reverse), ``skip_update_id`` / ``drop_event``,
 ``silent_stream(duration_ms)`` (pings go on, events stop), ``disconnect_at`` (close after the event;
-pick the event with ``skip``/``when``).
+pick the event with ``skip``/``when``), ``malformed_body`` (the frame is cut in half: not JSON),
+``server_shutdown(close_after_ms)`` (after the event: a ``serverShutdown`` event, then the server closes
+the connection ``close_after_ms`` later, default 1000). ``ws:depth`` only: ``inject_level(side, price,
+qty)`` (append a level, e.g. price "abc", qty "-1" or a bid above the ask, to the diff as sent; the
+server's own book is untouched). ``ws:user`` only: ``listen_key_expired`` (a ``listenKeyExpired`` event,
+the listenKey is forgotten and the connection gets no more events) and ``event_stream_terminated`` (an
+``eventStreamTerminated`` event, then the subscription ends; the connection stays open).
+
+An old depth snapshot (D1) needs no special action: ``status`` with ``code = 200`` and ``body`` set to an
+earlier ``/api/v3/depth`` answer serves it, ``count = 1`` makes it once.
 """
 
 from __future__ import annotations
@@ -33,8 +42,22 @@ from typing import Any
 
 REST_ACTIONS = frozenset({"delay", "drop_before_book", "drop_after_book", "status", "malformed_body"})
 WS_ACTIONS = frozenset(
-    {"delay", "duplicate_event", "reorder_events", "skip_update_id", "drop_event", "silent_stream", "disconnect_at"}
+    {
+        "delay",
+        "duplicate_event",
+        "reorder_events",
+        "skip_update_id",
+        "drop_event",
+        "silent_stream",
+        "disconnect_at",
+        "malformed_body",
+        "server_shutdown",
+        "inject_level",
+        "listen_key_expired",
+        "event_stream_terminated",
+    }
 )
+_ONLY_ON = {"inject_level": "ws:depth", "listen_key_expired": "ws:user", "event_stream_terminated": "ws:user"}
 WS_ENDPOINTS = frozenset({"ws:user", "ws:depth", "ws:trade"})
 
 
@@ -135,6 +158,8 @@ _ARGS: dict[str, dict[str, type]] = {
     "status": {"code": int, "body": object, "headers": dict, "book": bool},
     "duplicate_event": {"n": int},
     "reorder_events": {"n": int},
+    "server_shutdown": {"close_after_ms": int},
+    "inject_level": {"side": str, "price": str, "qty": str},
 }
 
 
@@ -161,6 +186,11 @@ def _rule(endpoint: str, spec: Any, where: str) -> Rule:
         raise FaultPlanError(f"{where}: delay needs 'ms'")
     if action == "status" and "code" not in args:
         raise FaultPlanError(f"{where}: status needs 'code'")
+    only = _ONLY_ON.get(str(action))
+    if only is not None and endpoint != only:
+        raise FaultPlanError(f"{where}: {action} works on {only!r} only (got {endpoint!r})")
+    if action == "inject_level" and (args.get("side") not in ("b", "a") or "price" not in args or "qty" not in args):
+        raise FaultPlanError(f"{where}: inject_level needs side ('b' or 'a'), price and qty (strings)")
     when = spec.get("when", {})
     if not isinstance(when, dict):
         raise FaultPlanError(f"{where}: 'when' must be a table of field = value")

@@ -6,7 +6,8 @@ as ``{"stream", "data"}``) and ``/ws/<listenKey>`` for the user stream; ``SUBSCR
 (``ws:depth``, ``ws:trade``, ``ws:user``) act on each event once, before it fans out to
 subscribers; market data is sent after a seeded market-data latency, never out of order unless the
 plan says so. aiohttp sends a ping every 20 s, as Binance does, and keeps sending them while a
-``silent_stream`` fault holds the events back.
+``silent_stream`` fault holds the events back. Stream-ending faults (``server_shutdown``,
+``listen_key_expired``, ``event_stream_terminated``) send Binance's event after the triggering one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from bot4.venues.sim.server.faults import FaultPlan
 from bot4.venues.sim.server.latency import LatencyModel
 
 _CLOSE = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """A frame sent as is (a ``malformed_body`` fault: not valid JSON)."""
+
+    text: str
 
 
 @dataclass(eq=False)
@@ -84,7 +92,8 @@ class StreamHub:
         self._emit("ws:user", f"user:{account}", msg, 0.0)
 
     def _emit(self, endpoint: str, key: str, msg: dict[str, Any], delay_ms: float) -> None:
-        out, disconnect = [msg], False
+        out, disconnect, malformed = [msg], False, False
+        ends: list[tuple[str, dict[str, Any]]] = []  # (action, args): stream-ending actions after the event
         for rule in self.faults.firing(endpoint, msg, self.exchange.clock.monotonic_ns()):
             action = rule.action
             if action == "duplicate_event":
@@ -97,6 +106,12 @@ class StreamHub:
                 self._holds.setdefault(key, _Hold(max(2, int(rule.args.get("n", 2)))))
             elif action == "disconnect_at":
                 disconnect = True
+            elif action == "malformed_body":
+                malformed = True
+            elif action == "inject_level":
+                out = [_with_level(m, rule.args) for m in out]
+            elif action in ("server_shutdown", "listen_key_expired", "event_stream_terminated"):
+                ends.append((action, rule.args))
         hold = self._holds.get(key)
         if hold is not None:
             hold.held.extend(out)
@@ -109,9 +124,34 @@ class StreamHub:
             if name is None:
                 continue
             for m in out:
-                self._enqueue(sub, delay_ms, _wrap(sub, name, m))
+                item: object = _wrap(sub, name, m)
+                if malformed:
+                    text = json.dumps(item)
+                    item = _Raw(text[: max(1, len(text) // 2)])
+                self._enqueue(sub, delay_ms, item)
+            for action, args in ends:
+                self._end(sub, key, name, action, args, delay_ms)
             if disconnect:
                 self._enqueue(sub, delay_ms, _CLOSE)
+        if any(action == "listen_key_expired" for action, _ in ends):
+            account = key.removeprefix("user:")
+            for lk in [k for k, name in self.listen_keys.items() if name == account]:
+                del self.listen_keys[lk]
+
+    def _end(self, sub: Subscriber, key: str, name: str, action: str, args: dict[str, Any], delay_ms: float) -> None:
+        """Binance's stream-ending events: shutdown notice then close, listenKey expiry, WS-API termination."""
+        now = self.exchange.now_ms()
+        if action == "server_shutdown":
+            self._enqueue(sub, delay_ms, _wrap(sub, name, {"e": "serverShutdown", "E": now}))
+            after_s = delay_ms / 1000.0 + int(args.get("close_after_ms", 1000)) / 1000.0
+            asyncio.get_running_loop().call_later(after_s, self._enqueue, sub, 0.0, _CLOSE)
+            return
+        if action == "listen_key_expired":
+            event = {"e": "listenKeyExpired", "E": now, "listenKey": name}
+        else:
+            event = {"e": "eventStreamTerminated", "E": now}
+        self._enqueue(sub, delay_ms, _wrap(sub, name, event))
+        sub.streams.pop(key, None)  # no more events on this connection for that stream
 
     def _enqueue(self, sub: Subscriber, delay_ms: float, item: object) -> None:
         loop = asyncio.get_running_loop()
@@ -197,11 +237,19 @@ class StreamHub:
                 return
             if sub.ws.closed:
                 return
-            await sub.ws.send_str(json.dumps(item))
+            await sub.ws.send_str(item.text if isinstance(item, _Raw) else json.dumps(item))
 
     async def close(self) -> None:
         for sub in list(self.subscribers):
             await sub.ws.close()
+
+
+def _with_level(msg: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a depth event with one more (possibly invalid) level on side ``b`` or ``a``."""
+    side = str(args["side"])
+    out = dict(msg)
+    out[side] = [*msg.get(side, []), [str(args["price"]), str(args["qty"])]]
+    return out
 
 
 def _wrap(sub: Subscriber, name: str, msg: dict[str, Any]) -> dict[str, Any]:
