@@ -36,12 +36,18 @@ EXIT_USAGE = 2
 
 
 def _register_subcommands() -> None:
+    from bot4.cli.data_commands import data_app
     from bot4.cli.exchange_commands import exchange_app
     from bot4.cli.risk_commands import audit_app, control_app
+    from bot4.cli.run_commands import RUN_HELP, run_command
+    from bot4.cli.secrets_commands import secrets_app
 
     app.add_typer(control_app, name="control", help="Set the trading mode: pause, reduce, emergency, resume, status.")
     app.add_typer(audit_app, name="audit", help="Check the hash-chained audit trail.")
     app.add_typer(exchange_app, name="exchange", help="Run the local simulated exchange (Binance-spot API, 127.0.0.1).")
+    app.add_typer(data_app, name="data", help="Download historical candles into the local store (resumable).")
+    app.add_typer(secrets_app, name="secrets", help="Manage the encrypted secrets file (API keys, control tokens).")
+    app.command("run", help=RUN_HELP)(run_command)
 
 
 _register_subcommands()
@@ -280,7 +286,8 @@ def strategies(as_json: Annotated[bool, typer.Option("--json", help="print as JS
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one line and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone_mode=False hands back a subcommand's ``raise typer.Exit(code)`` as the return value
+        code = app(args=argv, standalone_mode=False)
     except (CliError, ConfigError, DataError, DomainError, UnknownStrategy) as exc:
         typer.echo(f"error: {exc}", err=True)
         return EXIT_USAGE
@@ -302,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {fmt()}", err=True)
             return EXIT_USAGE
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

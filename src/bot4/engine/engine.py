@@ -90,7 +90,10 @@ class _Context:
         self._rt = rt
         self._instrument_ids = instrument_ids
         self._seq = 0
-        self._prefix = _safe_id(rt.sid)
+        # a live node prefixes strategy ids with its own (``b4-ema_cross-7``) so a restart knows them as ours;
+        # the engine's own flattening ids stay ``risk-N`` (the risk engine recognises those)
+        node = engine.id_prefix if rt.sid != SYSTEM_STRATEGY_ID else ""
+        self._prefix = node + _safe_id(rt.sid)
 
     @property
     def strategy_id(self) -> str:
@@ -189,8 +192,11 @@ class TradingEngine:
         instruments: dict[str, Instrument],
         portfolio: Portfolio,
         risk: RiskHook,
+        *,
+        id_prefix: str = "",
     ) -> None:
         self.clock = clock
+        self.id_prefix = id_prefix  # put before every strategy's client order ids (live nodes: "<node>-")
         self.instruments = instruments
         self.portfolio = portfolio
         self.risk = risk

@@ -61,6 +61,7 @@ class OmsConfig:
 
     id_prefix: str = "b4-"
     caller_ids: bool = False
+    also_ours: tuple[str, ...] = ()  # more id prefixes of ours (e.g. the engine's own ``risk-`` flattening ids)
     inflight_timeout_ns: int = 2_000_000_000
     not_found_limit: int = 3
 
@@ -148,7 +149,7 @@ class OrderManager:
         return self.ledger.position(self.venue.name, instrument_id)
 
     def is_ours(self, client_order_id: str) -> bool:
-        return client_order_id.startswith(self.config.id_prefix)
+        return client_order_id.startswith((self.config.id_prefix, *self.config.also_ours))
 
     # -- order entry -----------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Live and paper trading: the trading node, its configuration and its secrets."""
