@@ -39,6 +39,7 @@ lint: $(DEV_STAMP)
 bench: $(RUN_STAMP)
 	$(BIN)/python benchmarks/backtest_throughput.py --bars 1000000
 	$(BIN)/python benchmarks/indicators.py
+	$(BIN)/python benchmarks/live_loop.py
 
 ## soak: long-running soak and fuzz tests (marker `slow`), not part of `make test`
 soak: $(DEV_STAMP)

@@ -151,6 +151,16 @@ def test_client_when_trading_round_trip_then_reports_queries_trades_and_balances
     assert client.gate.requests > 0 and 0 <= client.gate.pressure() < 0.1
 
 
+def test_submit_when_post_only_then_booked_as_limit_maker_and_rests(
+    exchange: ServerThread, venue: tuple[CcxtVenueClient, str, Instrument]
+) -> None:
+    client, acct, inst = venue
+    ack = client.submit(order(inst, "po-1", price="30000", post_only=True))
+    assert [r.status for r in ack] == [OmsStatus.ACCEPTED]
+    led = ledger_orders(exchange, acct)["po-1"]
+    assert led.type == "LIMIT_MAKER" and led.status == "NEW"
+
+
 def test_submit_when_quantity_off_the_venue_step_then_refused_locally_and_nothing_sent(
     exchange: ServerThread, venue: tuple[CcxtVenueClient, str, Instrument]
 ) -> None:

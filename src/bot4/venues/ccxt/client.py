@@ -67,7 +67,9 @@ def build_exchange(settings: VenueSettings, api_key: str, secret: str) -> Any:
         {
             "apiKey": api_key,
             "secret": secret,
-            "enableRateLimit": True,
+            # ccxt's own throttle would sleep on the trading thread; our RequestGate tracks the venue's real
+            # weight and order-count headers instead and refuses (never sleeps) near the limit.
+            "enableRateLimit": False,
             "timeout": settings.timeout_ms,
             "options": options,
         }
@@ -227,7 +229,7 @@ class CcxtVenueClient:
         if order.quote_quantity is not None:
             params["quoteOrderQty"] = mapping.wire(order.quote_quantity)
         price = None if order.price is None else self._exact_wire(sym, order.price, "price", op)
-        if kind == "limit":
+        if kind == "limit" and not order.post_only:  # post-only becomes LIMIT_MAKER, which takes no timeInForce
             params["timeInForce"] = order.time_in_force.value
         if order.trigger_price is not None:
             params["triggerPrice"] = self._exact_wire(sym, order.trigger_price, "trigger_price", op)
