@@ -489,12 +489,19 @@ class OrderManager:
             return None
         return self.adopt(snap)
 
+    def _adopted_strategy(self, client_order_id: str) -> str:
+        """The strategy of one of our ids ``<prefix><strategy>-<n>`` (engine ids), so its fills are credited to it."""
+        prefix = self.config.id_prefix
+        tail = client_order_id[len(prefix) :] if client_order_id.startswith(prefix) else ""
+        strategy, sep, n = tail.rpartition("-")
+        return strategy if sep and strategy and n.isdigit() else "adopted"
+
     def adopt(self, snap: OrderSnapshot) -> OrderRecord:
         """Start tracking a venue order we have no intent for (role ADOPTED if ours, else EXTERNAL)."""
         ours = self.is_ours(snap.client_order_id)
         order = Order(
             client_order_id=snap.client_order_id,
-            strategy_id="adopted" if ours else "external",
+            strategy_id=self._adopted_strategy(snap.client_order_id) if ours else "external",
             instrument_id=snap.instrument_id,
             side=Side(snap.side),
             type=OrderType(snap.type),

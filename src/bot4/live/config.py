@@ -103,6 +103,12 @@ class NodeConfig(_Strict):
     reconcile_deadline_s: float | None = Field(
         default=None, gt=0, description="give up (exit 5) if not reconciled by then"
     )
+    venue_stall_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="a venue call running longer than this blocks new entries until a REST reconcile (E4)",
+    )
     venue: VenueEntry
     strategies: list[StrategyEntry] = Field(min_length=1)
     risk: RiskConfig = RiskConfig.model_validate({})

@@ -2,10 +2,12 @@
 
 The risk engine judges an order on its merits; the node knows things it cannot: the user stream has
 a gap (our view of our own orders may be stale, so no new order until a REST resync, C4/C5), the
-market feed of an instrument is unhealthy (no new entries priced from a broken book, D1-D3), or the
-node is stopping. The gate sits on the engine's ``RiskHook`` seam and passes everything else through,
-so a denial is an ``OrderDenied`` with a reason like any risk denial. The engine's own reduce-only
-flattening (the kill path) is never blocked here: it must not depend on the stream (F3).
+market feed of an instrument is unhealthy (no new entries priced from a broken book, D1-D3), the
+node is stopping, a venue call is stuck (E4: until a REST reconcile after it returns), or an operator
+asked for a stricter mode the lane has not applied yet. The gate sits on the engine's ``RiskHook``
+seam and passes everything else through, so a denial is an ``OrderDenied`` with a reason like any
+risk denial. The engine's own reduce-only flattening (the kill path) is never blocked here: it must
+not depend on the stream (F3).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class NodeGate:
         self.stream_gap: str | None = None  # reason while the user stream is not trusted
         self.unhealthy: dict[str, str] = {}  # instrument id -> why its market data is unusable
         self.stopping = False
+        self.venue_stall: str | None = None  # reason while a venue call hangs, until the REST reconcile after it
+        self.operator_hold: str | None = None  # an operator's stricter mode, recorded but not yet applied
         self.denials = 0
 
     def bind(self, control: ExecutionControl) -> None:
@@ -48,6 +52,10 @@ class NodeGate:
             return "NODE_STOPPING: the node is shutting down; no new orders"
         if self.stream_gap is not None:
             return f"STREAM_RECONCILING: user stream gap ({self.stream_gap}); no new orders until the REST resync"
+        if self.operator_hold is not None and not order.reduce_only:
+            return f"OPERATOR_MODE_PENDING: {self.operator_hold}; no new entries"
+        if self.venue_stall is not None and not order.reduce_only:
+            return f"VENUE_STALLED: {self.venue_stall}; no new entries until a REST reconcile"
         why = self.unhealthy.get(order.instrument_id)
         if why is not None and not order.reduce_only:
             return f"MARKET_DATA_UNHEALTHY: {order.instrument_id} {why}; no new entries"

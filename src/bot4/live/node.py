@@ -7,15 +7,23 @@ key exits 4, S3) -> instruments (an unknown symbol exits 2) -> order manager, ri
 reconciliation (the engine's start runs recovery; a venue that cannot answer keeps the node halted and
 retried with backoff, never read as "flat", B3) -> streams, timers, control API.
 
-At runtime everything runs on one asyncio loop, so the order manager stays single-threaded: the market
-feed drives strategies (trades, quotes, bars built from trades), the user stream drives the order
-manager, timers poll the order manager (~100 ms), the risk engine (1 s, with the heartbeat) and the
-reconciler. A user-stream gap denies new orders until a REST resync; an unhealthy feed blocks new
-entries on its instrument. SIGTERM stops strategies, cancels or keeps working orders (config), waits
-for them to settle (bounded), closes the journal and exits 0.
+At runtime two threads share the work. The asyncio loop does only I/O: the market feed and user
+stream sockets, timers, the control API and the stuck-call watchdog. Every call into the engine,
+order manager, risk engine and journal is posted, in arrival order, to one trading lane thread
+(``lane.py``: one thread, so the same single-threaded semantics as a backtest): market data drives
+strategies (trades, quotes, bars built from trades), the user stream drives the order manager, timers
+poll the order manager (~100 ms), the risk engine (1 s, with the heartbeat) and the reconciler. The
+order manager's REST calls are synchronous (its contract) and run on the lane, so a hanging exchange
+(E4) delays trading work but never the sockets, watchdogs or control API; a call stuck longer than
+``venue_stall_s`` blocks new entries until a REST reconcile after it returns (``stall.py``).
+A user-stream gap denies new orders until a REST resync; an unhealthy feed blocks new entries on its
+instrument. SIGTERM stops strategies, cancels or keeps working orders (config), waits for them to
+settle (bounded), closes the journal and exits 0. Startup venue probes run in a worker thread.
 
-Limitation: venue REST calls are synchronous (the order manager's contract) and run on the loop, so a
-slow request delays stream handling by up to the request timeout. Startup calls run in a thread.
+Limits: a mode change from the control API is recorded at once (mode file, entries held), but the
+cancels/flattening it triggers wait in the lane's queue behind a stuck call, so they go out at most
+one request timeout (``venue.timeout_ms``, per ccxt request) later. Market events queue up behind a
+stuck call too and are applied late, in order, with entries blocked.
 """
 
 from __future__ import annotations
@@ -44,10 +52,12 @@ from bot4.live.bars import TradeBarAggregator
 from bot4.live.config import NodeConfig, check_strategies
 from bot4.live.control import NodeControl
 from bot4.live.gates import NodeGate
+from bot4.live.lane import TradingLane
 from bot4.live.paper import NodeClock, PaperClock, PaperVenue
 from bot4.live.reconcile import Reconciler, ReconcileResult
 from bot4.live.resync import resync
-from bot4.live.venues import market_feed, rest_client, user_stream
+from bot4.live.stall import StallWatch
+from bot4.live.venues import check_live_support, market_feed, rest_client, user_stream
 from bot4.live.wiring import (
     EXIT_CONFIG,
     EXIT_ERROR,
@@ -110,6 +120,15 @@ class TradingNode:
         if self.run_mode == "live" and not config.risk_enabled:
             raise ConfigError("risk_enabled: the risk engine cannot be turned off in live mode")
         check_strategies(config, strategy_classes)
+        if self.run_mode == "live":
+            check_live_support(config.venue.settings)
+        if config.venue_stall_s * 1000 >= config.venue.settings.timeout_ms:
+            log.warning(
+                "venue_stall_s (%g s) >= venue.timeout_ms (%d ms): one hanging request times out before it is "
+                "seen as stuck; only a lane call made of several slow requests trips the watchdog",
+                config.venue_stall_s,
+                config.venue.settings.timeout_ms,
+            )
         self.env = dict(os.environ if env is None else env)
         self.base_clock: NodeClock = clock or LiveClock()
         self.clock: NodeClock = PaperClock(self.base_clock) if self.run_mode == "paper" else self.base_clock
@@ -134,6 +153,7 @@ class TradingNode:
         self.bars: deque[Bar] = deque(maxlen=100_000)  # what the strategies saw (parity checks, status)
         self.trades_seen: deque[TradeTick] = deque(maxlen=1_000_000)
         self.last_reconcile: ReconcileResult | None = None
+        self.stall_heals = 0  # REST reconciles that re-enabled entries after a stuck venue call
         self.stream_gaps = 0  # user-stream gaps seen (each one denied new orders until a resync)
         self.resyncs = 0  # successful REST resyncs after a gap
         self.started = asyncio.Event()
@@ -146,6 +166,12 @@ class TradingNode:
         self._creds: Any = None
         self._shut = False
         self._engine_started = False
+        # the trading lane owns engine, order manager, risk and journal once started (see lane.py)
+        self.lane = TradingLane(self.base_clock)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.stall: StallWatch | None = None
+        self.published: dict[str, Any] | None = None  # the lane's latest copy of what status() shows
+        self.pending_mode: tuple[int, str] | None = None  # an operator's mode, recorded, not yet applied
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -176,11 +202,13 @@ class TradingNode:
 
     async def start(self) -> None:
         cfg = self.config
+        self._loop = asyncio.get_running_loop()
         self._open_journal()
         if self.run_mode == "live":
             self._load_credentials()
         await self._connect()
-        self._build()
+        self.lane.start()
+        await self.lane.call(self._build)
         await self._reconcile_at_start()
         self._start_tasks()
         if cfg.control.enabled:
@@ -293,16 +321,17 @@ class TradingNode:
             await self._retry("open orders", self.client.open_orders)
             assert self.gate is not None
             self.gate.stream_gap = "user stream not connected yet"
-        self.engine.start()  # recovery (journal vs venue), then the strategies' on_start
+        await self.lane.call(self.engine.start)  # recovery (journal vs venue), then the strategies' on_start
         self._engine_started = True
         if oms.halted_reason is not None:
             if oms.adopted:
                 log.error("ALERT journal is behind the venue: %s", oms.halted_reason)
-                self._pause(f"startup: {oms.halted_reason}")
+                await self.lane.call(self._pause, f"startup: {oms.halted_reason}")
             else:
                 log.error("recovery failed: %s; retrying with backoff", oms.halted_reason)
                 await self._recover_until_ok()
-        self._baseline()
+        await self.lane.call(self._baseline)
+        await self.lane.call(self._publish)
 
     async def _recover_until_ok(self) -> None:
         assert self.oms is not None
@@ -311,10 +340,10 @@ class TradingNode:
         t_end = None if deadline_s is None else loop.time() + deadline_s
         delay = 0.5
         while True:
-            report = recover(self.oms, sorted(self.instruments))
+            report = await self.lane.call(recover, self.oms, sorted(self.instruments))
             if report.ok or report.regressed:
                 if report.regressed:
-                    self._pause(f"startup: {report.reason}")
+                    await self.lane.call(self._pause, f"startup: {report.reason}")
                 log.info("recovered: %s", report.reason or "journal and venue agree")
                 return
             log.error("recovery failed: %s; retrying in %.1f s", report.reason, delay)
@@ -331,17 +360,23 @@ class TradingNode:
 
     def _start_tasks(self) -> None:
         settings = self.config.venue.settings
+        post = self.lane.post
         self.feed = market_feed(
-            settings, self.instruments, self.base_clock, on_trade=self._on_trade, on_quote=self._on_quote,
-            on_state=self._on_feed_state, stale_after_s=self.stale_after_s,
+            settings, self.instruments, self.base_clock, on_trade=lambda t: post(self._on_trade, t),
+            on_quote=lambda q: post(self._on_quote, q), on_state=lambda *a: post(self._on_feed_state, *a),
+            stale_after_s=self.stale_after_s,
         )  # fmt: skip
         self._spawn("market feed", self.feed.run())
         if self.run_mode == "live":
             self.user = user_stream(
-                settings, self._creds.api_key, self.instruments, self.base_clock, on_report=self._on_user_report,
-                on_gap=self._on_user_gap, on_live=self._on_user_live, silence_s=self.user_silence_s,
+                settings, self._creds.api_key, self.instruments, self.base_clock,
+                on_report=lambda r: post(self._on_user_report, r), on_gap=lambda g: post(self._on_user_gap, g),
+                on_live=self._on_user_live, silence_s=self.user_silence_s,
             )  # fmt: skip
             self._spawn("user stream", self.user.run())
+        assert self.gate is not None
+        self.stall = StallWatch(self.lane, self.gate, self.config.venue_stall_s, self._heal_after_stall)
+        self._spawn("venue stall watchdog", self.stall.run())
         self._spawn("order poll", self._every(OMS_POLL_S, self._fast_tick))
         self._spawn("risk poll", self._every(RISK_POLL_S, self._slow_tick))
         self._spawn("reconcile", self._every(self.config.reconcile_interval_s, self._reconcile_tick))
@@ -361,11 +396,12 @@ class TradingNode:
             log.error("task %s failed: %s: %s", task.get_name(), type(exc).__name__, exc)
             self.request_stop(f"task {task.get_name()} failed", code)
 
-    async def _every(self, period_s: float, fn: Callable[[], None]) -> None:
+    async def _every(self, period_s: float, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on the lane every ``period_s``; waits for it, so a stuck lane never piles timers up."""
         while True:
             await asyncio.sleep(period_s)
             try:
-                fn()
+                await self.lane.call(fn)
             except NodeExit:
                 raise
             except Exception:
@@ -388,27 +424,30 @@ class TradingNode:
         await self.control.start()
 
     async def shutdown(self) -> None:
-        """Stop strategies, cancel (or keep) working orders, wait for them to settle, close the journal."""
+        """Stop strategies, cancel (or keep) working orders, wait for them to settle, close the journal.
+
+        Each step runs on the lane, bounded: a lane stuck in a venue call gets one request timeout
+        (plus the settle time) before the node gives up on it and closes anyway.
+        """
         if self._shut:
             return
         self._shut = True
         if self.gate is not None:
             self.gate.stopping = True
+        bound = self.config.venue.settings.timeout_ms / 1000 + self.config.settle_timeout_s
         if self.engine is not None and self.oms is not None and self._engine_started:
-            with contextlib.suppress(Exception):
-                self.engine.stop()
-            if self.config.shutdown == "cancel":
-                try:
-                    sent = self.engine.cancel_all("node shutdown")
-                    log.info("shutdown: %d cancel(s) sent", sent)
-                except Exception:
-                    log.exception("shutdown: cancel_all failed")
+            try:
+                await self._on_lane(self._stop_trading, timeout=bound)
+            except TimeoutError:
+                log.error("shutdown: the trading lane is stuck (%s); cancels not confirmed", self.lane.busy())
             await self._settle()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.stall is not None:
+            self.stall.cancel()
         if self._resync_task is not None:
             self._resync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -416,32 +455,62 @@ class TradingNode:
         if self.control is not None:
             with contextlib.suppress(Exception):
                 await self.control.close()
+        try:
+            await self._on_lane(self._close_books, timeout=bound)
+        except TimeoutError:
+            log.error("shutdown: the trading lane is stuck (%s); closing the journal anyway", self.lane.busy())
+            self._close_books()
+        self.lane.stop(timeout_s=1.0)
+        log.info("node stopped", extra={"exit_code": self.exit_code})
+
+    async def _on_lane(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """``fn`` on the lane; inline when the lane is not running (before start, after stop, unit tests)."""
+        if not self.lane.running or self.lane.on_lane():
+            return fn(*args)
+        return await asyncio.wait_for(self.lane.call(fn, *args), timeout)
+
+    def _stop_trading(self) -> None:
+        assert self.engine is not None
+        with contextlib.suppress(Exception):
+            self.engine.stop()
+        if self.config.shutdown == "cancel":
+            try:
+                sent = self.engine.cancel_all("node shutdown")
+                log.info("shutdown: %d cancel(s) sent", sent)
+            except Exception:
+                log.exception("shutdown: cancel_all failed")
+
+    def _close_books(self) -> None:
         if self.risk is not None and hasattr(self.risk, "poll"):
             with contextlib.suppress(Exception):
                 self.risk.poll()  # flushes the audit buffer
         if self.journal is not None:
             self.journal.close()
-        log.info("node stopped", extra={"exit_code": self.exit_code})
 
     async def _settle(self) -> None:
         """Wait (bounded) until no order's outcome is unknown, and none works if cancel was asked."""
-        assert self.oms is not None
-        oms = self.oms
         loop = asyncio.get_running_loop()
         t_end = loop.time() + self.config.settle_timeout_s
-        unsettled = (OmsStatus.PENDING_SEND, OmsStatus.IN_FLIGHT, OmsStatus.PENDING_CANCEL)
+        left: list[str] = []
         while loop.time() < t_end:
-            left = [r for r in oms.working() if r.status in unsettled or self.config.shutdown == "cancel"]
+            try:
+                left = await self._on_lane(self._settle_step, timeout=max(0.01, t_end - loop.time()))
+            except TimeoutError:
+                break
             if not left:
                 return
+            await asyncio.sleep(0.05)
+        log.warning("shutdown: orders still unsettled after %.1f s: %s", self.config.settle_timeout_s, ", ".join(left))
+
+    def _settle_step(self) -> list[str]:
+        assert self.oms is not None
+        oms = self.oms
+        unsettled = (OmsStatus.PENDING_SEND, OmsStatus.IN_FLIGHT, OmsStatus.PENDING_CANCEL)
+        left = [r for r in oms.working() if r.status in unsettled or self.config.shutdown == "cancel"]
+        if left:
             with contextlib.suppress(Exception):
                 oms.poll()
-            await asyncio.sleep(0.05)
-        log.warning(
-            "shutdown: orders still unsettled after %.1f s: %s",
-            self.config.settle_timeout_s,
-            ", ".join(f"{r.client_order_id}={r.status}" for r in oms.working()),
-        )
+        return [f"{r.client_order_id}={r.status}" for r in left]
 
     # -- market data ---------------------------------------------------------------------------------
 
@@ -492,18 +561,43 @@ class TradingNode:
             self._resync_task = asyncio.ensure_future(self._resync_loop())
 
     async def _resync_loop(self) -> None:
-        assert self.oms is not None and self.gate is not None
+        """Resync on the lane, after the reports and the gap posted before (FIFO); retried with backoff."""
         delay = 0.2
         while True:
-            report = resync(self.oms, sorted(self.instruments))
-            if report.ok:
-                self.gate.stream_gap = None
-                self.resyncs += 1
-                log.info("user stream resynced: %d fill(s) recovered, adopted %s", report.fills_applied, report.adopted)
+            if await self.lane.call(self._resync_step):
                 return
-            log.error("%s; retrying in %.1f s", report.reason, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    def _resync_step(self) -> bool:
+        assert self.oms is not None and self.gate is not None
+        report = resync(self.oms, sorted(self.instruments))
+        if not report.ok:
+            log.error("%s", report.reason)
+            return False
+        self.gate.stream_gap = None
+        self.resyncs += 1
+        log.info("user stream resynced: %d fill(s) recovered, adopted %s", report.fills_applied, report.adopted)
+        return True
+
+    # -- stuck venue calls (E4) -------------------------------------------------------------------------
+
+    async def _heal_after_stall(self) -> bool:
+        return await self.lane.call(self._heal_stall)
+
+    def _heal_stall(self) -> bool:
+        """After a stuck call returned: REST resync and reconcile; only an answered check re-enables entries."""
+        assert self.oms is not None and self.gate is not None
+        report = resync(self.oms, sorted(self.instruments))
+        if not report.ok:
+            log.error("after a venue stall: %s", report.reason)
+            return False
+        result = self.reconcile_now()
+        if result.status == "unknown":
+            return False
+        self.gate.venue_stall = None
+        self.stall_heals += 1
+        return True
 
     # -- timers --------------------------------------------------------------------------------------
 
@@ -514,6 +608,11 @@ class TradingNode:
         now = self._exchange_now()
         for agg in self.aggregators.values():
             agg.flush(now)
+        self._publish()
+
+    def _publish(self) -> None:
+        """Copy what ``status()`` shows, on the lane, so the loop never iterates the lane's dicts."""
+        self.published = NodeControl(self).lane_fields()
 
     def _has_gap(self) -> bool:
         assert self.oms is not None
@@ -528,14 +627,30 @@ class TradingNode:
         if risk is not None and hasattr(risk, "poll"):
             risk.heartbeat()
             risk.poll()
-        if self.user is not None and hasattr(self.user, "set_expect_activity") and self.oms is not None:
-            self.user.set_expect_activity(bool(self.oms.working()))
+        user = self.user
+        if user is not None and hasattr(user, "set_expect_activity") and self.oms is not None:
+            working = bool(self.oms.working())
+            if self._loop is not None and self.lane.on_lane():  # the stream object belongs to the loop
+                with contextlib.suppress(RuntimeError):  # the loop is gone: shutting down
+                    self._loop.call_soon_threadsafe(user.set_expect_activity, working)
+            else:
+                user.set_expect_activity(working)
 
     def _reconcile_tick(self) -> None:
         self.reconcile_now()
 
     def reconcile_now(self) -> ReconcileResult:
-        """Venue open orders and balances vs the journal; a mismatch pauses trading with an alert (B2)."""
+        """Venue open orders and balances vs the journal; a mismatch pauses trading with an alert (B2).
+
+        Runs on the lane: called from another thread while the lane runs, it waits for its turn there
+        (blocking the caller; on the event loop use ``await node.lane.call(node.reconcile_now)``).
+        """
+        if self.lane.running and not self.lane.on_lane():
+            wait_s = 4 * self.config.venue.settings.timeout_ms / 1000 + 5
+            return self.lane.submit(self._reconcile).result(timeout=wait_s)
+        return self._reconcile()
+
+    def _reconcile(self) -> ReconcileResult:
         assert self.oms is not None and self.reconciler is not None and self.journal is not None
         oms = self.oms
         error = ""
