@@ -78,7 +78,6 @@ def test_live_node_when_order_post_hangs_then_feed_and_control_api_stay_live_and
                 while ev.returned_ns is None and loop.time() < end:
                     await asyncio.sleep(0.02)
                 seen["msgs_at_return"] = node.feed.stats.messages
-                seen["blocked_at_return"] = node.gate.venue_stall is not None
                 while node.gate.venue_stall is not None and loop.time() < end:
                     await asyncio.sleep(0.02)
                 seen["checks_at_clear"] = node.reconciler.checks
@@ -112,7 +111,7 @@ def test_live_node_when_order_post_hangs_then_feed_and_control_api_stay_live_and
     assert seen["pause"][0] == 200 and seen["pause"][1] < 1.0 and seen["pause"][2] == "pause"
     assert seen["still_stuck"] and seen["mode_file"] == "PAUSE"
     # after the call returned: still blocked until a REST reconcile, which ran before entries were allowed
-    assert seen["blocked_at_return"]
+    # (read from the watch's own timestamps; polling the gate from the test races the heal under load)
     assert seen["checks_at_clear"] > seen["checks_at_detect"] and node.stall_heals == 1
     assert ev.healed_ns is not None and ev.returned_ns is not None and ev.healed_ns >= ev.returned_ns
     assert seen["risk_mode_after"] == "pause" and seen["pending_after"] is None and seen["resume"] == 200
