@@ -164,7 +164,7 @@ def test_paper_node_when_replaying_real_trades_then_trades_on_own_bars_matching_
     shared_data: Path, tmp_path: Path
 ) -> None:
     with ServerThread(shared_data) as srv:
-        node = make(config(tmp_path, srv.url), "paper")
+        node = make(config(tmp_path, srv.url, keep_trades=1_000_000), "paper")  # the parity check reads them
         code = asyncio.run(drive(node, lambda: len(filled(node)) >= 3, on_start=lambda: srv.play(5)))
         ledger = srv.ledger()
     assert code == EXIT_OK

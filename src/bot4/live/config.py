@@ -98,6 +98,15 @@ class NodeConfig(_Strict):
     )
     bar_interval: str = "1m"
     bar_grace_ms: int = Field(default=250, ge=0, le=60_000, description="wait after a bar's end before closing it")
+    keep_trades: int = Field(
+        default=0,
+        ge=0,
+        le=10_000_000,
+        description="public trades the node keeps in memory for parity checks (0 = none: production)",
+    )
+    keep_bars: int = Field(
+        default=10_000, ge=0, le=10_000_000, description="latest bars the node keeps in memory (status, parity checks)"
+    )
     reconcile_interval_s: float = Field(default=30.0, gt=0)
     reconcile_tolerance_steps: int = Field(default=1, ge=0)
     reconcile_deadline_s: float | None = Field(

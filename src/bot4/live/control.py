@@ -37,7 +37,7 @@ class NodeControl:
             "unhealthy": dict(gate.unhealthy) if gate else {},
             "working_orders": [r.client_order_id for r in oms.working()] if oms is not None else [],
             "positions": {iid: str(q) for iid, q in n.engine.net_positions().items()} if n.engine else {},
-            "bars": len(n.bars),
+            "bars": n.bar_count,
         }
 
     def status(self) -> dict[str, Any]:

@@ -16,9 +16,13 @@ poll the order manager (~100 ms), the risk engine (1 s, with the heartbeat) and 
 order manager's REST calls are synchronous (its contract) and run on the lane, so a hanging exchange
 (E4) delays trading work but never the sockets, watchdogs or control API; a call stuck longer than
 ``venue_stall_s`` blocks new entries until a REST reconcile after it returns (``stall.py``).
-A user-stream gap denies new orders until a REST resync; an unhealthy feed blocks new entries on its
-instrument. SIGTERM stops strategies, cancels or keeps working orders (config), waits for them to
-settle (bounded), closes the journal and exits 0. Startup venue probes run in a worker thread.
+A user-stream gap denies new orders until a REST resync, and reconciliation gives no verdict
+("unknown") until that resync has applied what the gap missed; an unhealthy feed blocks new entries on
+its instrument. The bar-flush timer reads the time when it fires, on the loop, so trades queued ahead
+of it on a busy lane still land in their bars. Per-event records are bounded (``keep_trades``, opt-in;
+``keep_bars``; the engine's run events), so memory stays flat over a long run. SIGTERM stops
+strategies, cancels or keeps working orders (config), waits for them to settle (bounded), closes the
+journal and exits 0. Startup venue probes run in a worker thread.
 
 Limits: a mode change from the control API is recorded at once (mode file, entries held), but the
 cancels/flattening it triggers wait in the lane's queue behind a stuck call, so they go out at most
@@ -95,6 +99,7 @@ __all__ = [
 
 OMS_POLL_S = 0.1
 RISK_POLL_S = 1.0
+ENGINE_EVENTS_KEPT = 10_000  # the latest engine run events (denials, rejects) a long run keeps in memory
 
 
 class TradingNode:
@@ -150,8 +155,10 @@ class TradingNode:
         self.user: Any = None
         self.control: Any = None
         self.aggregators: dict[str, TradeBarAggregator] = {}
-        self.bars: deque[Bar] = deque(maxlen=100_000)  # what the strategies saw (parity checks, status)
-        self.trades_seen: deque[TradeTick] = deque(maxlen=1_000_000)
+        # bounded records for parity checks and status: a long run must not grow with the market (H10)
+        self.bars: deque[Bar] = deque(maxlen=config.keep_bars)  # the latest bars the strategies saw
+        self.bar_count = 0  # every bar delivered, kept or not
+        self.trades_seen: deque[TradeTick] = deque(maxlen=config.keep_trades)  # opt-in; 0 keeps none
         self.last_reconcile: ReconcileResult | None = None
         self.stall_heals = 0  # REST reconciles that re-enabled entries after a stuck venue call
         self.stream_gaps = 0  # user-stream gaps seen (each one denied new orders until a resync)
@@ -377,9 +384,9 @@ class TradingNode:
         assert self.gate is not None
         self.stall = StallWatch(self.lane, self.gate, self.config.venue_stall_s, self._heal_after_stall)
         self._spawn("venue stall watchdog", self.stall.run())
-        self._spawn("order poll", self._every(OMS_POLL_S, self._fast_tick))
-        self._spawn("risk poll", self._every(RISK_POLL_S, self._slow_tick))
-        self._spawn("reconcile", self._every(self.config.reconcile_interval_s, self._reconcile_tick))
+        self._spawn("order poll", self._every(OMS_POLL_S, self._fast_timer))
+        self._spawn("risk poll", self._every(RISK_POLL_S, self._slow_timer))
+        self._spawn("reconcile", self._every(self.config.reconcile_interval_s, self._reconcile_timer))
 
     def _spawn(self, name: str, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -396,16 +403,16 @@ class TradingNode:
             log.error("task %s failed: %s: %s", task.get_name(), type(exc).__name__, exc)
             self.request_stop(f"task {task.get_name()} failed", code)
 
-    async def _every(self, period_s: float, fn: Callable[[], Any]) -> None:
-        """Run ``fn`` on the lane every ``period_s``; waits for it, so a stuck lane never piles timers up."""
+    async def _every(self, period_s: float, fire: Callable[[], Awaitable[Any]]) -> None:
+        """``fire()`` (a lane call) every ``period_s``; waits for it, so a stuck lane never piles timers up."""
         while True:
             await asyncio.sleep(period_s)
             try:
-                await self.lane.call(fn)
+                await fire()
             except NodeExit:
                 raise
             except Exception:
-                log.exception("timer %s raised; continuing", getattr(fn, "__name__", fn))
+                log.exception("timer %s raised; continuing", getattr(fire, "__name__", fire))
 
     async def _start_control(self) -> None:
         from bot4.live.secrets import SecretsError, load_control_tokens
@@ -529,6 +536,7 @@ class TradingNode:
     def _on_bar(self, bar: Bar) -> None:
         assert self.engine is not None
         self.bars.append(bar)
+        self.bar_count += 1
         if isinstance(self.clock, PaperClock):
             with self.clock.at(bar.ts_close):
                 self.engine.on_bar(bar)
@@ -601,13 +609,26 @@ class TradingNode:
 
     # -- timers --------------------------------------------------------------------------------------
 
-    def _fast_tick(self) -> None:
+    def _fast_timer(self) -> Awaitable[None]:
+        """The order-poll/bar-flush timer fired: the time is read now, on the loop, not when the lane gets to it.
+
+        The lane may be busy for a while (a reconcile's REST calls take 150-250 ms). Trades that reached
+        the loop before this moment are already queued ahead of the tick (FIFO) and are applied first;
+        trades arriving later queue behind it. Flushing with the time the lane runs the tick would close
+        bars whose last trades (inside the grace period) still wait behind it: dropped as late, and the
+        bars, hence the decisions, would differ from a backtest over the same trades (H10).
+        """
+        return self.lane.call(self._fast_tick, self._exchange_now())
+
+    def _fast_tick(self, now_ns: int | None = None) -> None:
+        """Order poll, bar flush (at ``now_ns``, the exchange time the timer fired) and the status copy."""
         assert self.oms is not None
+        if now_ns is None:
+            now_ns = self._exchange_now()
         if self.oms.working() or self._has_gap():
             self.oms.poll()
-        now = self._exchange_now()
         for agg in self.aggregators.values():
-            agg.flush(now)
+            agg.flush(now_ns)
         self._publish()
 
     def _publish(self) -> None:
@@ -622,7 +643,13 @@ class TradingNode:
         ts = self.client.timesync.server_now_ms() * 1_000_000 if hasattr(self.client, "timesync") else 0
         return ts or self.base_clock.now_ns()
 
+    def _slow_timer(self) -> Awaitable[None]:
+        return self.lane.call(self._slow_tick)
+
     def _slow_tick(self) -> None:
+        engine = self.engine
+        if engine is not None and len(engine.events) > 2 * ENGINE_EVENTS_KEPT:  # a paused strategy adds one per bar
+            del engine.events[:-ENGINE_EVENTS_KEPT]
         risk: Any = self.risk
         if risk is not None and hasattr(risk, "poll"):
             risk.heartbeat()
@@ -636,8 +663,8 @@ class TradingNode:
             else:
                 user.set_expect_activity(working)
 
-    def _reconcile_tick(self) -> None:
-        self.reconcile_now()
+    def _reconcile_timer(self) -> Awaitable[ReconcileResult]:
+        return self.lane.call(self._reconcile)
 
     def reconcile_now(self) -> ReconcileResult:
         """Venue open orders and balances vs the journal; a mismatch pauses trading with an alert (B2).
@@ -653,6 +680,12 @@ class TradingNode:
     def _reconcile(self) -> ReconcileResult:
         assert self.oms is not None and self.reconciler is not None and self.journal is not None
         oms = self.oms
+        why = self._stream_out_of_sync()
+        if why is not None:  # the venue may hold fills the resync has not applied yet: no verdict (H10)
+            result = self.reconciler.skip(f"user stream out of sync ({why}); compared after the REST resync")
+            self.last_reconcile = result
+            log.info("%s", result.describe())
+            return result
         error = ""
         try:
             venue_open = oms.venue.open_orders()
@@ -674,6 +707,21 @@ class TradingNode:
                 self.journal.record_event("RECONCILE_MISMATCH", m.subject if m.kind != "balance" else "", text[:2000])
             self._pause(f"reconciliation mismatch: {text}")
         return result
+
+    def _stream_out_of_sync(self) -> str | None:
+        """Why our view of our own orders may lag the venue's now, or None when the user stream is in sync.
+
+        A gap (disconnect, silence, expired key) holds ``gate.stream_gap`` until the REST resync after the
+        reconnect has applied what was missed; the stream object's ``healthy`` turns False at once on the
+        loop, before the lane even sees the gap.
+        """
+        gate = self.gate
+        if gate is not None and gate.stream_gap is not None:
+            return gate.stream_gap
+        user = self.user
+        if user is not None and not getattr(user, "healthy", True):
+            return "user stream disconnected"
+        return None
 
     def _totals(self) -> dict[str, Decimal] | None:
         if self.paper_venue is not None:

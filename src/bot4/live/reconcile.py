@@ -139,6 +139,16 @@ class Reconciler:
         base = self.baseline or {}
         return {ccy: base.get(ccy, ZERO) + self.delta.get(ccy, ZERO) for ccy in base}
 
+    def skip(self, reason: str) -> ReconcileResult:
+        """No comparison now (our own view is known to lag the venue's): ``unknown``, and sightings start over.
+
+        A mismatch seen before the user stream's gap may have been the gap itself; after the REST resync
+        has applied what was missed, a real one is seen on ``confirmations`` fresh checks again.
+        """
+        self.checks += 1
+        self._seen = {}
+        return ReconcileResult("unknown", reason=reason)
+
     def check(
         self,
         venue_open: list[OrderSnapshot] | None,
