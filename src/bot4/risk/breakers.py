@@ -87,8 +87,11 @@ class CircuitBreaker:
 class SpreadMonitor:
     """Learns the normal relative spread (EWMA) and flags quotes whose spread is a multiple above it."""
 
-    def __init__(self, multiple: float, alpha: float = 0.02, warmup: int = 20) -> None:
+    def __init__(self, multiple: float, alpha: float = 0.02, warmup: int = 20, floor_bps: float = 0.0) -> None:
         self.multiple = multiple
+        # On tick-bound books (BTC/USDT: one 0.01 tick on ~1e5) the normal spread is the tick itself, so a
+        # 3-tick spread is "3x normal" yet costs well under 1 bp; the floor keeps such noise from tripping.
+        self.floor = floor_bps / 10_000
         self.alpha = alpha
         self.warmup = warmup
         self.normal = 0.0
@@ -100,7 +103,7 @@ class SpreadMonitor:
         if mid <= 0 or ask < bid:
             return True
         rel = (ask - bid) / mid
-        if self.seen >= self.warmup and rel > self.multiple * self.normal:
+        if self.seen >= self.warmup and rel > max(self.multiple * self.normal, self.floor):
             return True
         self.seen += 1
         self.normal = rel if self.seen == 1 else self.normal + self.alpha * (rel - self.normal)

@@ -257,7 +257,9 @@ class RiskEngine:
             inst.last_ts = quote.ts_event
         monitor = self._spreads.get(quote.instrument_id)
         if monitor is None:
-            monitor = self._spreads[quote.instrument_id] = SpreadMonitor(self.limits.spread_multiple)
+            monitor = self._spreads[quote.instrument_id] = SpreadMonitor(
+                self.limits.spread_multiple, floor_bps=self.limits.spread_floor_bps
+            )
         bad = monitor.observe(quote.bid, quote.ask)
         self._breaker(
             "spread",

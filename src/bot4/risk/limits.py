@@ -64,6 +64,7 @@ class RiskLimits(BaseModel):
     expected_slippage_bps: float = Field(default=10.0, gt=0)
     slippage_multiple: float = Field(default=3.0, gt=1)
     spread_multiple: float = Field(default=3.0, gt=1)
+    spread_floor_bps: float = Field(default=5.0, ge=0, description="a spread under this many bps is never abnormal")
     breaker_window_ns: int = Field(default=60 * SECOND_NS, gt=0)
     breaker_cooldown_ns: int = Field(default=300 * SECOND_NS, gt=0)
     slippage_events_to_trip: int = Field(default=3, ge=1)

@@ -71,3 +71,11 @@ def test_drawdown_guard_when_near_limits_then_modes_at_the_limits(equity: float,
 def test_drawdown_guard_when_limits_out_of_order_then_error() -> None:
     with pytest.raises(ValueError, match=r"soft=0\.3, hard=0\.2"):
         DrawdownGuard(0.3, 0.2)
+
+
+def test_spread_monitor_when_tick_bound_book_widens_under_floor_then_normal_over_floor_then_abnormal() -> None:
+    m = SpreadMonitor(3.0, floor_bps=5.0)
+    for _ in range(30):
+        assert not m.observe(90_000.00, 90_000.01)  # one tick: about 0.001 bp
+    assert not m.observe(90_000.00, 90_005.25)  # 525x the normal spread, yet 0.58 bp: noise, not a breaker event
+    assert m.observe(90_000.00, 90_050.00)  # 5.6 bp: over the floor and over 3x normal
