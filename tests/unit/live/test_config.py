@@ -116,4 +116,4 @@ def test_examples_parse() -> None:
     live = load_node_config(root / "live.toml")
     assert live.mode == "live" and live.live_enabled and live.control.enabled
     local = load_node_config(root / "local.toml")
-    assert local.mode == "paper" and local.bar_interval == "1s" and local.venue.url == "http://127.0.0.1:8765"
+    assert local.mode == "paper" and local.bar_interval == "1s" and local.venue.settings.is_local
