@@ -7,8 +7,10 @@ test make the next commit fail, as a locked or full disk would.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 from bot4.execution.errors import JournalError
 from bot4.execution.ledger import FillKey, fill_key
@@ -24,8 +26,17 @@ class MemoryJournal:
         self.meta: dict[str, str] = {}
         self.events: list[tuple[str, str, str]] = []
         self.fail_next = 0
+        self.down = False  # every commit fails while set, as a locked database would
+        self.emergency_log_path: Path | None = None
+        self.waits: list[int | None] = []  # the lock waits asked for, in order
+
+    def wait_at_most(self, ms: int | None) -> AbstractContextManager[None]:
+        self.waits.append(ms)
+        return nullcontext()
 
     def _check(self) -> None:
+        if self.down:
+            raise JournalError("memory journal: database is locked (injected)")
         if self.fail_next:
             self.fail_next -= 1
             raise JournalError("memory journal: injected commit failure")
@@ -63,6 +74,8 @@ class MemoryJournal:
         self.meta[key] = value
 
     def record_event(self, kind: str, client_order_id: str, detail: str) -> None:
+        if self.down:
+            raise JournalError("memory journal: database is locked (injected)")
         self.events.append((kind, client_order_id, detail))
 
     def close(self) -> None:
@@ -75,6 +88,11 @@ class NullJournal:
     The order manager still dedups fills in its own ledger before it asks the journal, so answering
     "inserted" to every fill keeps the exactly-once rule; ``load`` is always empty, so recovery is trivial.
     """
+
+    emergency_log_path: Path | None = None
+
+    def wait_at_most(self, ms: int | None) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def load(self) -> JournalSnapshot:
         return JournalSnapshot()

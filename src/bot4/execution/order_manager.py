@@ -7,6 +7,13 @@ late, twice or out of order; status only moves forward (terminal states absorb),
 is the sum of fills deduplicated by trade id, and a venue cumulative above that sum marks a lost
 fill that ``poll`` backfills from the venue's trade list.
 
+Journal trouble never blocks the kill path (F3, B4): every write goes through ``WriteBehind``, which
+queues order and fill updates while the journal cannot commit and replays them in order later. Strategy
+intents keep the strict rule (committed or refused, and the manager halts). System (risk) reduce-only
+intents, the kill switch's flattening, fall back to the fsynced emergency intent log when the journal
+does not commit within ``OmsConfig.urgent_ms``; ``load`` reads that log back, so recovery settles those
+client ids exactly once. Cancels are idempotent: they are sent even when nothing can be journaled.
+
 Single-threaded by design: callers (strategies, the stream reader, the poll timer) run on one loop.
 Listener callbacks are queued and run after the outermost call returns, so a listener that sends
 orders never sees a half-applied report.
@@ -23,6 +30,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from bot4.execution.crashpoints import crashpoint
+from bot4.execution.emergency import EmergencyLog, record_from_entry
 from bot4.execution.errors import (
     FatalError,
     JournalError,
@@ -34,11 +42,13 @@ from bot4.execution.ledger import FillLedger
 from bot4.execution.ports import Journal, MonotonicClock, VenueClient
 from bot4.execution.records import ExecReport, FillRow, OrderRecord, OrderSnapshot, PositionRow
 from bot4.execution.states import RANK, OmsStatus, is_legal
+from bot4.execution.write_behind import WriteBehind
 from bot4.model.enums import OrderType, Side
 from bot4.model.fill import Fill
 from bot4.model.instrument import Instrument
 from bot4.model.numbers import ZERO
 from bot4.model.orders import Order
+from bot4.model.ports import SYSTEM_STRATEGY_ID
 
 DUPLICATE_ORDER_CODE = -2010
 log = logging.getLogger(__name__)
@@ -64,6 +74,10 @@ class OmsConfig:
     also_ours: tuple[str, ...] = ()  # more id prefixes of ours (e.g. the engine's own ``risk-`` flattening ids)
     inflight_timeout_ns: int = 2_000_000_000
     not_found_limit: int = 3
+    # reduce-only orders with these id prefixes are the kill path's: they may use the emergency intent log
+    emergency_prefixes: tuple[str, ...] = (f"{SYSTEM_STRATEGY_ID}-",)
+    urgent_ms: int = 150  # how long a kill-path write waits for a database lock before falling back
+    journal_retry_ns: int = 500_000_000  # how often a queued backlog is offered to the journal again
 
     def __post_init__(self) -> None:
         if not _SAFE.match(self.id_prefix):
@@ -72,6 +86,10 @@ class OmsConfig:
             raise ValueError(f"inflight_timeout_ns: must be >= 0 (got {self.inflight_timeout_ns})")
         if self.not_found_limit < 1:
             raise ValueError(f"not_found_limit: must be >= 1 (got {self.not_found_limit})")
+        if self.urgent_ms < 0 or self.journal_retry_ns < 0:
+            raise ValueError(
+                f"urgent_ms, journal_retry_ns: must be >= 0 (got {self.urgent_ms}, {self.journal_retry_ns})"
+            )
 
 
 class OrderManager:
@@ -82,6 +100,14 @@ class OrderManager:
         self.journal = journal
         self.clock = clock
         self.config = config or OmsConfig()
+        path = journal.emergency_log_path
+        self.writes = WriteBehind(
+            journal,
+            clock,
+            EmergencyLog(path) if path is not None else None,
+            urgent_ms=self.config.urgent_ms,
+            retry_ns=self.config.journal_retry_ns,
+        )
         self.ledger = FillLedger()
         self.orders: dict[str, OrderRecord] = {}
         self.halted_reason: str | None = NOT_RECOVERED
@@ -94,26 +120,63 @@ class OrderManager:
         self._fill_listeners: list[FillListener] = []
         self._status_listeners: list[StatusListener] = []
         self._pending: deque[Callable[[], None]] = deque()
+        self._journal_halt: str | None = None  # the halt reason when it is the journal's (kill-path orders pass)
         self._depth = 0
         venue.set_listener(self.on_report)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Read the journal into memory (recovery calls this first)."""
+        """Read the journal into memory (recovery calls this first), with the emergency log's intents."""
+        self.writes.flush(force=True, wait_ms=None)  # queued writes belong in the snapshot when they can go in
         snap = self.journal.load()
         self.orders = {r.client_order_id: r for r in snap.orders}
         self.ledger = FillLedger()
         self.ledger.load(snap.fills, snap.positions, snap.fees)
         self.meta = dict(snap.meta)
         self._next_seq = max(snap.next_intent_seq, 1)
+        self._load_emergency_log()
+
+    def _load_emergency_log(self) -> None:
+        """Intents sent while the journal was down (a crash before the replay): journal them, in flight."""
+        elog = self.writes.emergency_log
+        if elog is None:
+            return
+        entries = elog.entries()
+        if not entries:
+            return
+        for entry in entries:
+            cid = str(entry.get("client_order_id", ""))
+            if entry.get("kind") == "cancel":
+                self.writes.event("EMERGENCY_CANCEL", cid, str(entry.get("reason", "")))
+            elif entry.get("kind") == "intent" and cid not in self.orders:
+                rec = record_from_entry(entry)
+                self.orders[cid] = rec
+                self._next_seq = max(self._next_seq, rec.intent_seq + 1)
+                self.writes.order(rec, "replay emergency intent")
+                self.writes.event("EMERGENCY_INTENT_REPLAYED", cid, "sent while the journal was down")
+        if not self.writes.degraded:
+            elog.clear()
+
+    @property
+    def journal_down(self) -> str | None:
+        """Why journal writes are queued (None when they go through); strategy intents are refused meanwhile."""
+        return self.writes.down if self.writes.degraded else None
+
+    def flush_journal(self, *, force: bool = False) -> bool:
+        """Replay queued journal writes; True when nothing is left queued."""
+        return self.writes.flush(force=force)
+
+    def record_event(self, kind: str, client_order_id: str, detail: str) -> None:
+        """Audit line that never blocks on a locked journal (queued in order until it commits)."""
+        self.writes.event(kind, client_order_id, detail)
 
     def halt(self, reason: str) -> None:
         self.halted_reason = reason
         self._safe_meta("halted", reason)
 
     def resume(self) -> None:
-        self.halted_reason = None
+        self.halted_reason = self._journal_halt = None
         self._safe_meta("halted", "")
 
     def on_order(self, listener: OrderListener) -> None:
@@ -164,9 +227,18 @@ class OrderManager:
         order = Order.create(instrument, client_order_id=self.next_client_id(), **fields)  # type: ignore[arg-type]
         return self.submit(order, role=role, parent_id=parent_id)
 
+    def is_emergency(self, order: Order) -> bool:
+        """A kill-path order: reduce-only with a system id prefix (the engine's ``risk-N`` flattening)."""
+        return order.reduce_only and order.client_order_id.startswith(self.config.emergency_prefixes)
+
     def submit(self, order: Order, *, role: str = "ENTRY", parent_id: str = "") -> OrderRecord:
-        """Commit the intent, then send it once. Raises ``TradingHalted`` when trading is off."""
-        if self.halted_reason is not None:
+        """Commit the intent, then send it once. Raises ``TradingHalted`` when trading is off.
+
+        A kill-path order (``is_emergency``) still goes out when the only halt is the journal's: its
+        intent is then made durable in the emergency log instead.
+        """
+        emergency = self.is_emergency(order)
+        if self.halted_reason is not None and not (emergency and self.halted_reason == self._journal_halt):
             raise TradingHalted(f"order {order.client_order_id} refused: {self.halted_reason}")
         cid = order.client_order_id
         if self.config.caller_ids:
@@ -179,22 +251,26 @@ class OrderManager:
                 f"client_order_id: expected the next deterministic id {self.next_client_id()!r}, got {cid!r}"
             )
         rec = OrderRecord(cid, self._next_seq, self.venue.name, order, role, parent_id, OmsStatus.PENDING_SEND)
-        try:
-            self.journal.commit_intent(rec)
-        except JournalError as exc:
-            self.halted_reason = f"journal cannot commit intents: {exc}"
-            raise TradingHalted(f"order {cid} not sent: intent not committed ({exc})") from exc
-        self._next_seq += 1
-        self.orders[cid] = rec
-        crashpoint("intent.persisted")
-        rec.status = OmsStatus.IN_FLIGHT
-        rec.sent_mono_ns = self.clock.monotonic_ns()
-        self._depth += 1
-        try:
-            self._send(rec)
-        finally:
-            self._depth -= 1
-            self._drain()
+        with self.writes.urgent() if emergency else contextlib.nullcontext():
+            try:
+                if emergency:
+                    self.writes.emergency_intent(rec)
+                else:
+                    self.writes.strict_intent(rec)
+            except JournalError as exc:
+                self.halted_reason = self._journal_halt = f"journal cannot commit intents: {exc}"
+                raise TradingHalted(f"order {cid} not sent: intent not committed ({exc})") from exc
+            self._next_seq += 1
+            self.orders[cid] = rec
+            crashpoint("intent.persisted")
+            rec.status = OmsStatus.IN_FLIGHT
+            rec.sent_mono_ns = self.clock.monotonic_ns()
+            self._depth += 1
+            try:
+                self._send(rec)
+            finally:
+                self._depth -= 1
+                self._drain()
         return rec
 
     def _send(self, rec: OrderRecord) -> None:
@@ -227,31 +303,30 @@ class OrderManager:
         if rec.status in (OmsStatus.PENDING_SEND, OmsStatus.IN_FLIGHT):
             self._cancel_wanted.add(client_order_id)  # sent once the venue confirms it booked the order
             return True
-        # a cancel must work even when storage fails (pause mode is cancel-only): journal errors are
-        # already turned into a halt, and the venue's answer is read again at recovery
-        with contextlib.suppress(JournalError):
+        # a cancel must work even when storage fails (pause mode is cancel-only): it is idempotent, so its
+        # journal writes wait at most ``urgent_ms`` and then queue; the venue's answer is read again at recovery
+        with self.writes.urgent():
             self._set_status(rec, OmsStatus.PENDING_CANCEL)
-        self._cancel_sent_ns[client_order_id] = self.clock.monotonic_ns()
-        self._depth += 1
-        try:
-            reports = self.venue.cancel(client_order_id, rec.order.instrument_id)
-            for r in reports:
-                self.on_report(r)
-        except JournalError:
-            pass
-        except RejectedError:
-            self.settle(rec)  # e.g. -2011 unknown order: it may have just filled; read, never guess
-        except VenueError:
-            pass  # unknown outcome: PENDING_CANCEL until an event or ``poll`` settles it
-        finally:
-            self._depth -= 1
-            self._drain()
+            self._cancel_sent_ns[client_order_id] = self.clock.monotonic_ns()
+            self._depth += 1
+            try:
+                reports = self.venue.cancel(client_order_id, rec.order.instrument_id)
+                self.writes.note_cancel(client_order_id, "sent while the journal was down")
+                for r in reports:
+                    self.on_report(r)
+            except RejectedError:
+                self.settle(rec)  # e.g. -2011 unknown order: it may have just filled; read, never guess
+            except VenueError:
+                pass  # unknown outcome: PENDING_CANCEL until an event or ``poll`` settles it
+            finally:
+                self._depth -= 1
+                self._drain()
         return True
 
     def cancel_all(self, reason: str) -> int:
         sent = sum(self.cancel(r.client_order_id) for r in list(self.working()))
         crashpoint("killswitch.cancel_sent")
-        self.journal.record_event("CANCEL_ALL", "", f"{sent} cancels: {reason}")
+        self.writes.event("CANCEL_ALL", "", f"{sent} cancels: {reason}")
         return sent
 
     # -- venue reports ---------------------------------------------------------------------------
@@ -300,7 +375,7 @@ class OrderManager:
             return self._late_booking(rec, target)
         if cur.is_terminal or target is cur:
             if target is not cur:
-                self.journal.record_event("LATE_EVENT_ABSORBED", rec.client_order_id, f"{cur} ignores {target}")
+                self.writes.event("LATE_EVENT_ABSORBED", rec.client_order_id, f"{cur} ignores {target}")
             return False
         if target is OmsStatus.ACCEPTED and rec.filled_qty > 0:
             target = OmsStatus.PARTIALLY_FILLED
@@ -314,7 +389,7 @@ class OrderManager:
         if status is rec.status:
             return False
         if not is_legal(rec.status, status):
-            self.journal.record_event("ILLEGAL_TRANSITION", rec.client_order_id, f"{rec.status} -> {status}")
+            self.writes.event("ILLEGAL_TRANSITION", rec.client_order_id, f"{rec.status} -> {status}")
             return False
         rec.status = status
         if reason:
@@ -339,7 +414,7 @@ class OrderManager:
             return False
         if target is OmsStatus.ACCEPTED and rec.filled_qty > 0:
             target = OmsStatus.PARTIALLY_FILLED
-        self.journal.record_event(
+        self.writes.event(
             "LATE_BOOKING", rec.client_order_id, f"late booking of a failed intent: the venue reports {target}"
         )
         log.warning("late booking of a failed intent %s: the venue reports %s", rec.client_order_id, target)
@@ -359,8 +434,10 @@ class OrderManager:
     def apply_fill(self, rec: OrderRecord, fill: Fill, trade_seq: int, reported_cum: Decimal = ZERO) -> bool:
         """Apply a fill once: fill, order and position are one journal transaction. False for a duplicate."""
         venue = self.venue.name
+        if not fill.strategy_id and rec.order.strategy_id:  # a trade list knows no strategy: credit the order's
+            fill = replace(fill, strategy_id=rec.order.strategy_id)
         if self.ledger.seen(venue, fill):
-            self.journal.record_event("DUPLICATE_FILL_DROPPED", rec.client_order_id, fill.trade_id)
+            self.writes.event("DUPLICATE_FILL_DROPPED", rec.client_order_id, fill.trade_id)
             return False
         crashpoint("fill.received")
         position, fee = self.ledger.preview(venue, fill)
@@ -372,12 +449,11 @@ class OrderManager:
         )
         new.status = _status_after_fill(rec.status, new)
         row = FillRow(venue, fill, trade_seq)
-        try:
-            inserted = self.journal.commit_fill(row, new, position, fee)
-        except JournalError as exc:
-            self.halt(f"journal cannot commit fills: {exc}")
-            raise
-        if not inserted:
+        # queued when the journal is down: the ledger already ruled out a duplicate, and the replay dedups again
+        done, inserted = self.writes.run(
+            f"commit fill {fill.trade_id}", lambda j: j.commit_fill(row, new, position, fee)
+        )
+        if done and not inserted:
             return False
         self.ledger.apply(row, position, fee)
         old_status = rec.status
@@ -389,7 +465,7 @@ class OrderManager:
         )
         crashpoint("fill.persisted")
         if old_status is OmsStatus.FAILED:
-            self.journal.record_event(
+            self.writes.event(
                 "LATE_BOOKING", rec.client_order_id, f"late booking of a failed intent: fill {fill.trade_id} applied"
             )
             log.warning("late booking of a failed intent %s: fill %s", rec.client_order_id, fill.trade_id)
@@ -464,6 +540,7 @@ class OrderManager:
 
         Deadlines use the monotonic clock only: never a venue timestamp against the local wall clock.
         """
+        self.writes.flush()
         now = self.clock.monotonic_ns()
         limit = self.config.inflight_timeout_ns
         for rec in list(self.orders.values()):
@@ -485,7 +562,7 @@ class OrderManager:
         except VenueError:
             snap = None
         if snap is None:
-            self.journal.record_event("UNKNOWN_ORDER_REPORT", client_order_id, repr(report))
+            self.writes.event("UNKNOWN_ORDER_REPORT", client_order_id, repr(report))
             return None
         return self.adopt(snap)
 
@@ -522,9 +599,9 @@ class OrderManager:
             "",
             OmsStatus.IN_FLIGHT,
         )
-        self.journal.commit_intent(rec)
+        self.writes.order(rec, "commit adopted order")
         self.orders[rec.client_order_id] = rec
-        self.journal.record_event("ORDER_ADOPTED", rec.client_order_id, rec.role)
+        self.writes.event("ORDER_ADOPTED", rec.client_order_id, rec.role)
         if ours:
             self.adopted.append(rec.client_order_id)
         self.apply_snapshot(rec, snap)
@@ -533,16 +610,11 @@ class OrderManager:
     # -- helpers ---------------------------------------------------------------------------------
 
     def _commit(self, rec: OrderRecord) -> None:
-        try:
-            self.journal.commit_order(rec)
-        except JournalError as exc:
-            self.halted_reason = f"journal cannot commit order updates: {exc}"
-            raise
+        self.writes.order(rec)
 
     def _safe_meta(self, key: str, value: str) -> None:
         # the halt itself is in memory; storage trouble is what may have caused it
-        with contextlib.suppress(JournalError):
-            self.journal.set_meta(key, value)
+        self.writes.meta(key, value)
 
     def _notify_order(self, rec: OrderRecord) -> None:
         for listener in self._order_listeners:

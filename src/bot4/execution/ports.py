@@ -7,7 +7,9 @@ lives in ``bot4.persistence.journal`` and adapters in ``bot4.execution.*_client`
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from decimal import Decimal
+from pathlib import Path
 from typing import Protocol
 
 from bot4.execution.records import (
@@ -73,6 +75,15 @@ class Journal(Protocol):
 
     def record_event(self, kind: str, client_order_id: str, detail: str) -> None:
         """Audit line (e.g. "duplicate dropped"); best effort."""
+        ...
+
+    def wait_at_most(self, ms: int | None) -> AbstractContextManager[None]:
+        """Writes inside wait for a database lock at most ``ms`` (None: the journal's own setting)."""
+        ...
+
+    @property
+    def emergency_log_path(self) -> Path | None:
+        """Where system intents go when the journal cannot commit them (None: nowhere, stay strict)."""
         ...
 
     def close(self) -> None: ...

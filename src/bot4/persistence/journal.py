@@ -8,14 +8,18 @@ Why each choice:
   whether it is new, and only a new fill updates the order, position and fee rows (same transaction).
 * Decimals are stored as text: exact on both databases.
 * A single-writer lock is taken on open (``journal_lock``); a second instance fails before trading.
+* ``wait_at_most`` bounds how long a write waits for a lock (SQLite ``busy_timeout``, PostgreSQL
+  ``lock_timeout``), so the kill path can give up on a locked database within ~100 ms and fall back
+  to the emergency intent log next to the journal (``emergency_log_path``, see bot4.execution.emergency).
 Any database error becomes ``JournalError`` so the order manager halts instead of sending blind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -92,11 +96,20 @@ class SqlJournal:
     """``Journal`` on SQLite or PostgreSQL. Opening it takes the single-writer lock for ``account``."""
 
     def __init__(
-        self, url: str, *, schema: str | None = None, account: str = "default", busy_timeout_ms: int = 2000
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        account: str = "default",
+        busy_timeout_ms: int = 2000,
+        emergency_log: str | Path | None = None,
     ) -> None:
         if busy_timeout_ms < 0:
             raise ValueError(f"busy_timeout_ms: must be >= 0 (got {busy_timeout_ms})")
         self.url = url
+        self._busy_ms = busy_timeout_ms
+        self._wait_ms: int | None = None
+        self._emergency_log = Path(emergency_log) if emergency_log is not None else None
         self._engine = _create_engine(url, busy_timeout_ms)
         dialect = self._engine.dialect.name
         if dialect not in ("sqlite", "postgresql"):
@@ -110,6 +123,8 @@ class SqlJournal:
                 db = self._engine.url.database
                 if db and db != ":memory:":
                     self._lock = FileLock(str(Path(db)) + ".lock")
+                    if self._emergency_log is None:
+                        self._emergency_log = Path(str(Path(db)) + ".emergency.jsonl")
             else:
                 self._lock = AdvisoryLock(self._engine, f"bot4-journal:{schema or 'public'}:{account}")
             md = sa.MetaData(schema=schema)
@@ -126,6 +141,22 @@ class SqlJournal:
             raise
 
     # -- Journal protocol ------------------------------------------------------------------------
+
+    @property
+    def emergency_log_path(self) -> Path | None:
+        """Next to the SQLite file by default; PostgreSQL needs ``emergency_log=`` (else None: strict)."""
+        return self._emergency_log
+
+    @contextlib.contextmanager
+    def wait_at_most(self, ms: int | None) -> Iterator[None]:
+        """Transactions inside wait for a database lock at most ``ms`` (None: ``busy_timeout_ms``)."""
+        if ms is not None and ms < 0:
+            raise ValueError(f"wait_at_most: ms must be >= 0 (got {ms})")
+        prev, self._wait_ms = self._wait_ms, ms if ms is not None else self._wait_ms
+        try:
+            yield
+        finally:
+            self._wait_ms = prev
 
     def load(self) -> JournalSnapshot:
         def work(conn: Connection) -> JournalSnapshot:
@@ -223,6 +254,7 @@ class SqlJournal:
     def _tx(self, what: str, work: Callable[[Connection], T]) -> T:
         try:
             with self._engine.begin() as conn:
+                self._bound_lock_wait(conn)
                 return work(conn)
         except sa.exc.SQLAlchemyError as exc:
             detail = f"{exc.__class__.__name__}: {exc.args[0] if exc.args else exc}"
@@ -232,6 +264,17 @@ class SqlJournal:
                     f"resume by operator action ({detail})"
                 ) from exc
             raise JournalError(f"journal {what} failed: {detail}") from exc
+
+    def _bound_lock_wait(self, conn: Connection) -> None:
+        # SQLite: busy_timeout is per connection and pooled connections keep it, so set it when it differs
+        want = self._busy_ms if self._wait_ms is None else self._wait_ms
+        if self._engine.dialect.name == "sqlite":
+            info = conn.info
+            if info.get("bot4_busy_ms") != want:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(want)}")
+                info["bot4_busy_ms"] = want
+        elif self._wait_ms is not None:  # PostgreSQL: 0 would mean "no limit", so at least 1 ms
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(int(self._wait_ms), 1)}")
 
     def _upsert(self, conn: Connection, table: str, values: dict[str, Any], keys: list[str]) -> None:
         stmt = self._insert(self.t[table]).values(**values)
@@ -280,7 +323,7 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     engine = sa.create_engine(url, connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {})
     if engine.dialect.name == "sqlite":
 
-        def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        def pragmas(dbapi_conn: Any, record: Any) -> None:
             cur = dbapi_conn.cursor()
             try:
                 cur.execute("PRAGMA journal_mode=WAL")
@@ -288,6 +331,7 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
                 cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             finally:
                 cur.close()
+            record.info["bot4_busy_ms"] = int(busy_timeout_ms)
 
         sa.event.listen(engine, "connect", pragmas)
     return engine

@@ -50,18 +50,7 @@ def hold_lock(url: str, seconds: float, held: threading.Event) -> None:
     conn.close()
 
 
-DB_LOCKED = pytest.param(
-    "db_locked",
-    marks=pytest.mark.xfail(
-        strict=True,
-        reason="product gap: with the journal locked (8 s), the cancels wait on journal writes and reach the venue "
-        "only after the lock is released, and the flatten orders are refused for good ('journal cannot commit "
-        "order updates' halts the order manager), so the position is never flattened",
-    ),
-)
-
-
-@pytest.mark.parametrize("degraded", ["none", "user_stream_down", DB_LOCKED])
+@pytest.mark.parametrize("degraded", ["none", "user_stream_down", "db_locked"])
 def test_f3_emergency_when_set_through_control_api_then_cancelled_and_flat_within_5s_and_mode_survives_restart(
     cat: Scenario, rig: NodeRig, degraded: str
 ) -> None:
