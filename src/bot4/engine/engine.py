@@ -11,6 +11,7 @@ reported; the run goes on for the others. Nothing here knows whether it is a bac
 from __future__ import annotations
 
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from bot4.execution.records import OrderRecord
 from bot4.execution.recovery import recover
 from bot4.execution.states import OmsStatus, to_order_status
 from bot4.indicators.base import Indicator
-from bot4.model.enums import OrderStatus
+from bot4.model.enums import OrderStatus, OrderType
 from bot4.model.errors import DomainError
 from bot4.model.events import (
     Bar,
@@ -125,6 +126,10 @@ class _Context:
             sub.cold.append(indicator)
         return indicator
 
+    def _next(self) -> int:
+        self._seq += 1
+        return self._seq
+
     def submit(
         self,
         instrument_id: str,
@@ -179,6 +184,8 @@ class _Context:
         )
 
 
+DENIED_KEPT = 10_000  # denied client ids remembered for order_status; a long run must not grow with them
+RejectListener = Callable[[Order, str], str | None]
 _STATUS_EVENTS = (OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderRejected)
 _UNSETTLED = frozenset({OmsStatus.PENDING_SEND, OmsStatus.IN_FLIGHT, OmsStatus.PENDING_CANCEL})
 
@@ -210,7 +217,8 @@ class TradingEngine:
         self._subs: dict[str, list[_Subscription]] = {iid: [] for iid in instruments}
         self._owner: dict[str, _Runtime] = {}
         self.orders: dict[str, Order] = {}  # every order handed to an order manager, by client id
-        self._denied: set[str] = set()
+        self._denied: OrderedDict[str, None] = OrderedDict()  # the latest DENIED_KEPT denied ids
+        self.reject_listener: RejectListener | None = None  # the node's filter-failure retry (G1)
         self._cum: dict[str, Decimal] = {}  # filled so far per order, as the fills reached the engine
         self._unsettled: set[str] = set()  # orders whose submit or cancel outcome is not known yet
         self.events: list[RunEvent] = []
@@ -422,6 +430,69 @@ class TradingEngine:
         if rec.status in _UNSETTLED:
             self._unsettled.add(cid)
 
+    def next_id_for(self, client_order_id: str) -> str | None:
+        """A fresh client order id of the strategy that owns ``client_order_id`` (None: not a strategy's order).
+
+        Taken before ``resubmit_as`` so the caller knows the new id before the order manager reports on it
+        (a venue refusal arrives inside the submit call).
+        """
+        rt = self._owner.get(client_order_id)
+        if rt is None or client_order_id not in self.orders:
+            return None
+        if rt is self._system:
+            return self._next_system_id()
+        return f"{rt.ctx._prefix}-{rt.ctx._next()}"
+
+    def resubmit_as(
+        self,
+        client_order_id: str,
+        new_client_order_id: str,
+        *,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+        reference_price: Decimal | None = None,
+        reason: str = "resubmitted",
+    ) -> bool:
+        """Send a refused order again under a fresh id of the same strategy, so its fills reach that strategy.
+
+        For a retry after the venue's filters changed (G1): the caller re-rounds quantity and prices to
+        the new instrument. The copy goes through the same checks as a new order (validation, risk, node
+        gates); a market order whose notional at ``reference_price`` is below the minimum is refused
+        here. ``new_client_order_id`` comes from ``next_id_for``. Returns False if the original is unknown
+        or not a strategy's order (nothing done), else True (denied or sent: the strategy is told either way).
+        """
+        old = self.orders.get(client_order_id)
+        rt = self._owner.get(client_order_id)
+        if old is None or rt is None:
+            return False
+        cid = new_client_order_id
+        qty = old.quantity if quantity is None else quantity
+        fields: dict[str, Any] = dict(
+            side=old.side.value,
+            type=old.type.value,
+            quantity=qty,
+            price=old.price if price is None else price,
+            trigger_price=old.trigger_price if trigger_price is None else trigger_price,
+            time_in_force=old.time_in_force.value,
+            post_only=old.post_only,
+            reduce_only=old.reduce_only,
+            quote_quantity=old.quote_quantity,
+        )
+        now = self.clock.now_ns()
+        self._record(now, "ORDER_RESUBMITTED", rt.sid, f"{client_order_id} as {cid}: {reason}")
+        inst = self.instruments.get(old.instrument_id)
+        if inst is not None and qty is not None and reference_price is not None and old.type is OrderType.MARKET:
+            notional = qty * reference_price
+            if notional < inst.min_notional or qty <= ZERO:
+                why = (
+                    f"invalid order: notional {notional} at {reference_price} is below the minimum {inst.min_notional}"
+                )
+                self._deny(rt, cid, old.instrument_id, now, why)
+                return True
+        self._send(rt, cid, old.instrument_id, fields, system=rt is self._system)
+        return True
+
     def cancel_from_strategy(self, rt: _Runtime, cid: str) -> None:
         order = self.orders.get(cid)
         if order is None or self._owner.get(cid) is not rt:
@@ -438,7 +509,9 @@ class TradingEngine:
         return sent
 
     def _deny(self, rt: _Runtime, cid: str, iid: str, now: int, reason: str) -> None:
-        self._denied.add(cid)
+        self._denied[cid] = None
+        if len(self._denied) > DENIED_KEPT:
+            self._denied.popitem(last=False)
         self._record(now, "ORDER_DENIED", rt.sid, f"{cid} {iid}: {reason}")
         self._notify(rt, OrderDenied(cid, rt.sid, iid, now, reason))
 
@@ -448,7 +521,10 @@ class TradingEngine:
             return OrderStatus.DENIED
         order = self.orders.get(client_order_id)
         if order is None:
-            raise KeyError(f"client_order_id: no order {client_order_id!r} in this engine")
+            raise KeyError(
+                f"client_order_id: no order {client_order_id!r} in this engine "
+                f"(denied orders are remembered for the latest {DENIED_KEPT} only)"
+            )
         rec = self._oms_of[order.instrument_id].get(client_order_id)
         if rec.status is OmsStatus.EXPIRED and rec.reason.startswith(LATE_REJECT_PREFIX):
             return OrderStatus.REJECTED  # what the strategy was told
@@ -512,7 +588,11 @@ class TradingEngine:
         if rt is None:
             return  # not a strategy's order (a contingent exit, an adopted one): no one to tell
         if isinstance(event, OrderRejected):
-            self._record(now, "ORDER_REJECTED", rt.sid, f"{cid} {order.instrument_id}: {reason}")
+            if status is OmsStatus.REJECTED and self.reject_listener is not None:
+                note = self.reject_listener(order, reason)  # may plan a retry (G1); says so in the reason
+                if note:
+                    event = OrderRejected(cid, order.strategy_id, order.instrument_id, now, f"{reason}; {note}")
+            self._record(now, "ORDER_REJECTED", rt.sid, f"{cid} {order.instrument_id}: {event.reason}")
         self._notify(rt, event)
 
     def _on_oms_fill(self, rec: OrderRecord, fill: Fill) -> None:

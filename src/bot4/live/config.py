@@ -118,6 +118,12 @@ class NodeConfig(_Strict):
         le=300,
         description="a venue call running longer than this blocks new entries until a REST reconcile (E4)",
     )
+    filter_refresh_min_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="at most one exchangeInfo refresh per this many seconds after filter failures (-1013, G1)",
+    )
     venue: VenueEntry
     strategies: list[StrategyEntry] = Field(min_length=1)
     risk: RiskConfig = RiskConfig.model_validate({})

@@ -3,14 +3,17 @@
 The risk engine judges an order on its merits; the node knows things it cannot: the user stream has
 a gap (our view of our own orders may be stale, so no new order until a REST resync, C4/C5), the
 market feed of an instrument is unhealthy (no new entries priced from a broken book, D1-D3), the
-node is stopping, a venue call is stuck (E4: until a REST reconcile after it returns), or an operator
-asked for a stricter mode the lane has not applied yet. The gate sits on the engine's ``RiskHook``
+node is stopping, a venue call is stuck (E4: until a REST reconcile after it returns), the venue
+answered 429 (E1: until Retry-After passes) or banned our IP (E2: until a reconcile after the ban),
+or an operator asked for a stricter mode the lane has not applied yet. The gate sits on the engine's ``RiskHook``
 seam and passes everything else through, so a denial is an ``OrderDenied`` with a reason like any
 risk denial. The engine's own reduce-only flattening (the kill path) is never blocked here: it must
 not depend on the stream (F3).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from bot4.model.events import Bar, OrderEvent, QuoteTick
 from bot4.model.fill import Fill
@@ -31,6 +34,8 @@ class NodeGate:
         self.stopping = False
         self.venue_stall: str | None = None  # reason while a venue call hangs, until the REST reconcile after it
         self.operator_hold: str | None = None  # an operator's stricter mode, recorded but not yet applied
+        self.venue_ban: str | None = None  # a 418 ban, until a REST reconcile after it ends (E2)
+        self.venue_limited: Callable[[], str | None] | None = None  # the client's 429/418 wait, read live (E1)
         self.denials = 0
 
     def bind(self, control: ExecutionControl) -> None:
@@ -52,6 +57,11 @@ class NodeGate:
             return "NODE_STOPPING: the node is shutting down; no new orders"
         if self.stream_gap is not None:
             return f"STREAM_RECONCILING: user stream gap ({self.stream_gap}); no new orders until the REST resync"
+        if self.venue_ban is not None:
+            return f"VENUE_BANNED: {self.venue_ban}"
+        limited = self.venue_limited() if self.venue_limited is not None else None
+        if limited is not None:
+            return f"VENUE_RATE_LIMITED: {limited}; no new orders until it passes"
         if self.operator_hold is not None and not order.reduce_only:
             return f"OPERATOR_MODE_PENDING: {self.operator_hold}; no new entries"
         if self.venue_stall is not None and not order.reduce_only:

@@ -16,6 +16,9 @@ poll the order manager (~100 ms), the risk engine (1 s, with the heartbeat) and 
 order manager's REST calls are synchronous (its contract) and run on the lane, so a hanging exchange
 (E4) delays trading work but never the sockets, watchdogs or control API; a call stuck longer than
 ``venue_stall_s`` blocks new entries until a REST reconcile after it returns (``stall.py``).
+A 429 denies new orders until its Retry-After passes; a 418 ban also pauses the node with an
+alert, and entries wait for a REST reconcile after it (``limits.py``, E1/E2). A ``-1013`` filter
+failure reloads the venue's filters once and retries that order once (``filters.py``, G1).
 A user-stream gap denies new orders until a REST resync, and reconciliation gives no verdict
 ("unknown") until that resync has applied what the gap missed; an unhealthy feed blocks new entries on
 its instrument. The bar-flush timer reads the time when it fires, on the loop, so trades queued ahead
@@ -55,8 +58,10 @@ from bot4.execution.states import OmsStatus
 from bot4.live.bars import TradeBarAggregator
 from bot4.live.config import NodeConfig, check_strategies
 from bot4.live.control import NodeControl
+from bot4.live.filters import FilterRetry
 from bot4.live.gates import NodeGate
 from bot4.live.lane import TradingLane
+from bot4.live.limits import VenueLimitGuard
 from bot4.live.paper import NodeClock, PaperClock, PaperVenue
 from bot4.live.reconcile import Reconciler, ReconcileResult
 from bot4.live.resync import resync
@@ -150,6 +155,8 @@ class TradingNode:
         self.oms: OrderManager | None = None
         self.risk: RiskHook | None = None
         self.gate: NodeGate | None = None
+        self.limits: VenueLimitGuard | None = None  # 429/418 at the node (E1/E2)
+        self.filter_retry: FilterRetry | None = None  # -1013 after a filter change (G1)
         self.reconciler: Reconciler | None = None
         self.feed: Any = None
         self.user: Any = None
@@ -312,6 +319,15 @@ class TradingNode:
             self.oms = OrderManager(self.client, self.journal, self.clock, oms_cfg)
             engine.add_venue(self.venue_name, NoMatching(), free_balance=self._free_balance, oms=self.oms)  # type: ignore[arg-type]
         self.oms.on_fill(self._on_fill)
+        mono = self.base_clock.monotonic_ns
+        self.filter_retry = FilterRetry(
+            engine, self.client, self.instruments, mono, self._alert, min_refresh_s=cfg.filter_refresh_min_s
+        )
+        engine.reject_listener = self.filter_retry.on_reject
+        request_gate = getattr(self.client, "gate", None) if self.run_mode == "live" else None
+        self.limits = VenueLimitGuard(
+            request_gate, self.gate, monotonic_ns=mono, alert=self._alert, pause=self._pause, heal=self._heal_ban
+        )
         add_strategies(engine, cfg, self.instruments, self.strategy_classes)
         grace = cfg.bar_grace_ms * 1_000_000
         self.aggregators = {
@@ -595,17 +611,33 @@ class TradingNode:
 
     def _heal_stall(self) -> bool:
         """After a stuck call returned: REST resync and reconcile; only an answered check re-enables entries."""
-        assert self.oms is not None and self.gate is not None
-        report = resync(self.oms, sorted(self.instruments))
-        if not report.ok:
-            log.error("after a venue stall: %s", report.reason)
-            return False
-        result = self.reconcile_now()
-        if result.status == "unknown":
+        assert self.gate is not None
+        if not self._rest_check("after a venue stall"):
             return False
         self.gate.venue_stall = None
         self.stall_heals += 1
         return True
+
+    def _heal_ban(self) -> bool:
+        """After a 418 ban ended (E2): the same REST resync and reconcile before entries are allowed again."""
+        return self._rest_check("after a venue ban")
+
+    def _rest_check(self, when: str) -> bool:
+        assert self.oms is not None
+        report = resync(self.oms, sorted(self.instruments))
+        if not report.ok:
+            log.error("%s: %s", when, report.reason)
+            return False
+        return self.reconcile_now().status != "unknown"
+
+    def _alert(self, kind: str, subject: str, text: str) -> None:
+        """An ALERT log line (ERROR) and an audit row in the journal (``oms_audit``)."""
+        log.error("ALERT %s: %s", kind.lower().replace("_", " "), text)
+        if self.journal is not None:
+            try:
+                self.journal.record_event(kind, subject, text[:2000])
+            except Exception as exc:  # the alert is logged; a journal that cannot write halts elsewhere
+                log.error("could not journal the %s alert: %s", kind, exc)
 
     # -- timers --------------------------------------------------------------------------------------
 
@@ -625,6 +657,10 @@ class TradingNode:
         assert self.oms is not None
         if now_ns is None:
             now_ns = self._exchange_now()
+        if self.limits is not None:
+            self.limits.tick()
+        if self.filter_retry is not None:
+            self.filter_retry.drain()
         if self.oms.working() or self._has_gap():
             self.oms.poll()
         for agg in self.aggregators.values():
@@ -681,6 +717,11 @@ class TradingNode:
         assert self.oms is not None and self.reconciler is not None and self.journal is not None
         oms = self.oms
         why = self._stream_out_of_sync()
+        limited = self.gate.venue_limited() if self.gate is not None and self.gate.venue_limited else None
+        if limited is not None:  # the gate refuses every read: asking would only log "unknown" (E1/E2)
+            result = self.reconciler.skip(f"{limited}; compared after it ends")
+            self.last_reconcile = result
+            return result
         if why is not None:  # the venue may hold fills the resync has not applied yet: no verdict (H10)
             result = self.reconciler.skip(f"user stream out of sync ({why}); compared after the REST resync")
             self.last_reconcile = result

@@ -174,12 +174,16 @@ class NodeRig:
 
     def mismatches(self) -> list[str]:
         """The journal's RECONCILE_MISMATCH rows (why the node paused itself)."""
+        return self.audited("RECONCILE_MISMATCH")
+
+    def audited(self, kind: str) -> list[str]:
+        """The journal's ``oms_audit`` details of one kind (VENUE_BANNED, FILTER_FAILURE, ...), oldest first."""
         import sqlalchemy as sa
 
         eng = sa.create_engine(self.cat.db_url())
         try:
             with eng.connect() as c:
-                rows = c.execute(sa.text("SELECT detail FROM oms_audit WHERE kind = 'RECONCILE_MISMATCH' ORDER BY id"))
+                rows = c.execute(sa.text("SELECT detail FROM oms_audit WHERE kind = :k ORDER BY id"), {"k": kind})
                 return [r[0] for r in rows]
         finally:
             eng.dispose()

@@ -165,24 +165,59 @@ def test_e4_network_blackhole_when_venue_hangs_then_entries_blocked_calls_time_o
     assert all(len(rows) == 1 for rows in led.orders.values()) and set(led.posts.values()) == {1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: the node does not enter Pause (nor log an alert) on a 418 ban; only the ccxt gate stops "
-    "the traffic",
-)
-def test_e2_node_when_ip_banned_then_pause_and_alert_and_nothing_sent_until_the_ban_ends(
-    cat: Scenario, rig: NodeRig, caplog: pytest.LogCaptureFixture
+def test_e1_node_when_429_then_entries_denied_until_retry_after_passes_mode_unchanged(
+    cat: Scenario, rig: NodeRig
 ) -> None:
-    """E2 (node): a 418 on the periodic reconciliation's read -> Pause + alert; zero requests during the ban."""
+    """E1 (node): a 429 on the periodic reconciliation's read blocks new orders (not the mode) for Retry-After."""
+
+    def limited(node: TradingNode) -> str | None:
+        gate = node.gate
+        return gate.venue_limited() if gate is not None and gate.venue_limited is not None else None
 
     async def script(node: TradingNode) -> None:
         await rig.market(node)
         seen = cat.venue.counter("*")
-        cat.venue.fault("GET /api/v3/openOrders", "status", code=418, headers={"Retry-After": "4"}, count=1)
-        await until(lambda: seen.fired >= 1, 3, "the banned request")
-        await asyncio.sleep(2.0)
-        assert seen.fired == 1  # the gate held everything back
-        assert node.mode() == "pause", node.mode()
+        cat.venue.fault("GET /api/v3/openOrders", "status", code=429, headers={"Retry-After": "2"}, count=1)
+        await until(lambda: limited(node) is not None, 3, "the 429")
+        await rig.buy("0.001")
+        assert rig.hands.denials and rig.hands.denials[-1].reason.startswith("VENUE_RATE_LIMITED")
+        assert node.mode() == "normal" and node.gate is not None and node.gate.venue_ban is None
+        assert seen.fired == 1  # the denied order never left; neither did anything else
+        await until(lambda: limited(node) is None, 3, "Retry-After passed")
+        after = await rig.buy("0.001")
+        await until(lambda: after in cat.venue.ledger().orders, 3, "trading again")
 
-    rig.run(rig.node(), script)
-    assert any("418" in r.getMessage() or "banned" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    assert rig.run(rig.node(), script) == EXIT_OK
+
+
+def test_e2_node_when_ip_banned_then_pause_and_alert_and_nothing_sent_until_the_ban_ends(
+    cat: Scenario, rig: NodeRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """E2 (node): a 418 on the periodic reconciliation's read -> Pause + ALERT + audit row, entries denied and
+    zero requests during the ban; after it, a REST resync and reconcile before entries are allowed again."""
+    healed: list[str] = []
+
+    async def script(node: TradingNode) -> None:
+        await rig.market(node)
+        seen = cat.venue.counter("*")
+        cat.venue.fault("GET /api/v3/openOrders", "status", code=418, headers={"Retry-After": "3"}, count=1)
+        await until(lambda: seen.fired >= 1, 3, "the banned request")
+        banned_at = asyncio.get_running_loop().time()
+        await until(lambda: node.gate is not None and node.gate.venue_ban is not None, 1, "the ban noticed")
+        await until(lambda: node.mode() == "pause", 2, "pause")
+        await rig.buy("0.001")
+        assert rig.hands.denials and rig.hands.denials[-1].reason.startswith("VENUE_BANNED"), rig.hands.events[-1:]
+        await asyncio.sleep(max(0.0, 2.7 - (asyncio.get_running_loop().time() - banned_at)))
+        assert seen.fired == 1  # the gate held everything back: no probing during the ban
+        assert node.gate is not None and node.gate.venue_ban is not None
+        await until(lambda: node.gate is not None and node.gate.venue_ban is None, 6, "a reconcile after the ban")
+        assert node.limits is not None and node.limits.bans == 1 and node.limits.heals == 1
+        assert node.last_reconcile is not None and node.last_reconcile.status == "ok", node.last_reconcile
+        healed.append(node.mode())
+
+    assert rig.run(rig.node(), script) == EXIT_OK
+    assert healed == ["pause"]  # the mode stays Pause until an operator resumes
+    alerts = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and "ALERT" in r.getMessage()]
+    assert any("418" in m and "banned" in m for m in alerts), alerts
+    assert any(action != "order_denied" and "venue banned" in payload for _a, action, payload in rig.risk_audit())
+    assert any("418" in row for row in rig.audited("VENUE_BANNED"))

@@ -2,12 +2,14 @@
 
 G1 is a Hypothesis property over sizes and prices (floats with binary noise, Decimals, 1e-8 values)
 sent through the instrument's rounding, the order manager and bot4's ccxt client to the fake, which
-enforces Binance's filters. G2 feeds NaN/inf/None/zero/negative values in at the order boundary. The
-node-level G3 (invalid config) is in ``test_node.py``.
+enforces Binance's filters; at the node, the fake changes its filters mid-run (G1's refresh, re-round and
+single retry). G2 feeds NaN/inf/None/zero/negative values in at the order boundary. The node-level G3
+(invalid config) is in ``test_node.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -84,9 +86,9 @@ def test_g1_rounding_property_when_filters_random_then_down_to_step_and_on_tick(
 
 
 def test_g1_filter_failure_when_venue_answers_1013_then_rejected_once_never_a_loop(cat: Scenario) -> None:
-    """G1 (partial): a -1013 from changed filters is a definite refusal, posted once; no re-send loop.
+    """G1 (order manager): a -1013 from changed filters is a definite refusal, posted once; no re-send loop.
 
-    Not implemented in bot4 yet (reported): refreshing exchangeInfo, re-rounding and retrying once.
+    The refresh, re-round and single retry are the node's (``test_g1_node_when_filters_change_mid_run...``).
     """
     oms = cat.oms()
     posts = cat.venue.counter("POST /api/v3/order")
@@ -182,3 +184,62 @@ def test_g2_node_when_strategy_emits_nan_inf_none_zero_or_negative_then_denied_c
         await until(lambda: cid in cat.venue.ledger().orders, 3, "a good order after the bad ones")
 
     assert rig.run(rig.node(), script) == EXIT_OK
+
+
+def change_filters(cat: Scenario, **changes: Any) -> None:
+    """The fake changes BTCUSDT's filters mid-run (exchangeInfo and the matching rules), like Binance may.
+
+    Only coarser multiples of the old tick/step are used, so the fake's internal integer grid still holds.
+    """
+    from dataclasses import replace
+
+    def go() -> None:
+        ex = cat.venue.server.exchange
+        listing = replace(ex.listings["BTCUSDT"], **changes)
+        ex.listings["BTCUSDT"] = listing
+        for venue in ex.venues.values():
+            venue.market(INST.id).rules = listing.rules()
+
+    cat.venue.call(go)
+
+
+def test_g1_node_when_filters_change_mid_run_then_one_refresh_rerounded_retry_once_and_alert_never_a_loop(
+    cat: Scenario, rig: NodeRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """G1 (node): a -1013 after a filter change -> one exchangeInfo refresh, re-round (down), one retry under a
+    new id of the same strategy (its fill reaches the strategy); a retry refused again -> ALERT, no third POST."""
+    from bot4.live.node import EXIT_OK, TradingNode
+    from bot4.model.events import OrderFilled, OrderRejected
+    from tests.acceptance.catalogue.noderig import until
+
+    async def script(node: TradingNode) -> None:
+        await rig.market(node)
+        info = cat.venue.counter("GET /api/v3/exchangeInfo")
+        posts = cat.venue.counter("POST /api/v3/order")
+        change_filters(cat, step_size=Decimal("0.0001"), min_qty=Decimal("0.0001"))
+        first = await rig.buy("0.00123")  # on the old 0.000001 grid, off the new one: -1013 LOT_SIZE
+        await until(lambda: node.filter_retry is not None and node.filter_retry.retries == 1, 3, "the retry")
+        hands = rig.hands
+        rejected = [e for e in hands.events if isinstance(e, OrderRejected) and e.client_order_id == first]
+        assert rejected and "-1013" in rejected[0].reason and "retries once" in rejected[0].reason
+        await until(lambda: any(isinstance(e, OrderFilled) for e in hands.events), 3, "the retry's fill")
+        fill = next(e for e in hands.events if isinstance(e, OrderFilled))
+        assert fill.client_order_id != first and fill.strategy_id == "hands"
+        assert fill.fill.quantity == Decimal("0.0012")  # re-rounded *down* onto the new step
+        assert info.fired == 1 and posts.fired == 2  # one refresh; the original and one retry
+        inst = await rig.read(lambda: node.engine.instruments[INST.id])  # type: ignore[union-attr]
+        assert inst.step_size == Decimal("0.0001")
+        # the venue keeps refusing (a filter bot4 cannot meet): the retry is refused too -> alert, no loop
+        cat.venue.fault(
+            "POST /api/v3/order", "status", code=400, count=5, body={"code": -1013, "msg": "Filter failure: NOTIONAL"}
+        )
+        await rig.buy("0.0012")
+        await until(lambda: node.filter_retry is not None and node.filter_retry.gave_up == 1, 3, "the alert")
+        await asyncio.sleep(0.5)
+        assert posts.fired == 4 and info.fired == 1  # no refresh within filter_refresh_min_s; never a third POST
+        assert node.filter_retry is not None and node.filter_retry.retries == 2
+
+    assert rig.run(rig.node(), script) == EXIT_OK
+    alerts = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and "ALERT" in r.getMessage()]
+    assert any("refused again" in m and "not retried" in m for m in alerts), alerts
+    assert len(rig.audited("FILTER_FAILURE")) == 1

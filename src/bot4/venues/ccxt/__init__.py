@@ -6,6 +6,7 @@ Only the kernel/CLI names this package; the order manager sees a ``VenueClient``
 from bot4.venues.ccxt.client import CcxtVenueClient, build_exchange
 from bot4.venues.ccxt.errors import DuplicateOrderError, RateLimitedError, TimeSyncError, classify
 from bot4.venues.ccxt.gate import RequestGate
+from bot4.venues.ccxt.limits import VenueLimits, parse_rate_limits
 from bot4.venues.ccxt.overrides import OVERRIDES, ExchangeOverrides, overrides_for
 from bot4.venues.ccxt.settings import VenueSettings
 from bot4.venues.ccxt.timesync import TimeSync
@@ -19,8 +20,10 @@ __all__ = [
     "RequestGate",
     "TimeSync",
     "TimeSyncError",
+    "VenueLimits",
     "VenueSettings",
     "build_exchange",
     "classify",
     "overrides_for",
+    "parse_rate_limits",
 ]

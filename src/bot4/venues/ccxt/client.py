@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import ccxt  # type: ignore[import-untyped]
 
-from bot4.execution.errors import FatalError, RejectedError, RetryableError, UnknownOutcomeError
+from bot4.execution.errors import FatalError, RejectedError, RetryableError, UnknownOutcomeError, VenueError
 from bot4.execution.records import ExecReport, OrderSnapshot, VenueTrade
 from bot4.model.enums import OrderType
 from bot4.model.errors import ConfigError
@@ -28,6 +28,7 @@ from bot4.model.orders import Order
 from bot4.venues.ccxt import mapping
 from bot4.venues.ccxt.errors import NOT_FOUND, RateLimitedError, TimeSyncError, classify, scrub
 from bot4.venues.ccxt.gate import Priority, RequestGate
+from bot4.venues.ccxt.limits import VenueLimits, parse_rate_limits
 from bot4.venues.ccxt.overrides import overrides_for
 from bot4.venues.ccxt.settings import VenueSettings
 from bot4.venues.ccxt.timesync import SyncClock, TimeSync
@@ -122,6 +123,7 @@ class CcxtVenueClient:
         self._priority: Priority = "read"
         self.last_status: int | None = None  # of the latest response (None: no answer)
         self.last_headers: Any = None
+        self.venue_limits: VenueLimits | None = None  # what exchangeInfo.rateLimits said (load_limits)
         self._install_hooks()
 
     # -- ccxt hooks ------------------------------------------------------------------------------
@@ -310,8 +312,13 @@ class CcxtVenueClient:
     # -- account -----------------------------------------------------------------------------------
 
     def load_instruments(self) -> dict[str, Instrument]:
-        """Instruments of ``settings.symbols`` from the venue's markets (Decimal tick, step, minimums)."""
-        markets = self._call("load markets", lambda: self.exchange.load_markets(), signed=False)
+        """Instruments of ``settings.symbols`` from the venue's markets (Decimal tick, step, minimums).
+
+        Always re-fetched: ccxt caches markets, and a refresh after a filter failure (-1013, G1) must see
+        the venue's new filters, not the cached ones. The first load also sizes the request gate from the
+        venue's published limits (``load_limits``).
+        """
+        markets = self._call("load markets", lambda: self.exchange.load_markets(reload=True), signed=False)
         out = {}
         for sym in self.settings.symbols:
             market = markets.get(sym)
@@ -321,7 +328,38 @@ class CcxtVenueClient:
                 raise ConfigError(f"symbols: {sym!r} is not listed on {self.settings.exchange}{hint}")
             inst = mapping.instrument(self.name, sym, market, int(self.exchange.precisionMode))
             out[inst.id] = inst
+        if self.venue_limits is None:
+            self.load_limits()
         return out
+
+    def load_limits(self) -> VenueLimits | None:
+        """Size the gate from the venue's ``exchangeInfo.rateLimits`` (Binance); None where not published.
+
+        A venue with a smaller budget than ``rate_limit_weight_1m`` would otherwise answer 429 before the
+        gate sheds (E1). The setting stays an upper bound: the gate uses the smaller of the two. A failed
+        read keeps the configured budget (logged): it is no reason not to trade.
+        """
+        if self._ov.key_restrictions != "binance":  # the Binance family publishes rateLimits
+            return None
+        syms = [m for m in (self.exchange.markets or {}).values() if m.get("symbol") in self.settings.symbols]
+        params = {"symbol": str(syms[0]["id"])} if syms else {}
+        try:
+            info = self._call("exchange info", lambda: self.exchange.publicGetExchangeInfo(params), signed=False)
+        except VenueError as exc:
+            log.warning("rate limits: not read (%s); keeping rate_limit_weight_1m=%d", exc, self.gate.capacity)
+            return None
+        limits = parse_rate_limits(info.get("rateLimits") if isinstance(info, dict) else None)
+        self.venue_limits = limits
+        weight = min(self.settings.rate_limit_weight_1m, limits.weight_1m or self.settings.rate_limit_weight_1m)
+        self.gate.resize(weight, limits.orders_10s)
+        log.info(
+            "request budget: %d weight/min (venue %s, configured %d), %s orders/10 s",
+            weight,
+            limits.weight_1m,
+            self.settings.rate_limit_weight_1m,
+            limits.orders_10s or self.gate.orders_10s_limit,
+        )
+        return limits
 
     def balances(self) -> dict[str, tuple[Decimal, Decimal]]:
         """Currency -> (free, total). A failed read raises: it is never "zero"."""

@@ -62,6 +62,16 @@ class RequestGate:
         self._blocked_until_ns = 0
         self._banned_until_ns = 0
 
+    def resize(self, capacity_weight_1m: int, orders_10s_limit: int | None = None) -> None:
+        """Adopt the budget the venue publishes (``exchangeInfo.rateLimits``); shedding uses it at once."""
+        if capacity_weight_1m <= 0:
+            raise ValueError(f"capacity_weight_1m: must be > 0 (got {capacity_weight_1m})")
+        if orders_10s_limit is not None and orders_10s_limit <= 0:
+            raise ValueError(f"orders_10s_limit: must be > 0 (got {orders_10s_limit})")
+        self.capacity = capacity_weight_1m
+        if orders_10s_limit is not None:
+            self.orders_10s_limit = orders_10s_limit
+
     # -- state -----------------------------------------------------------------------------------
 
     def _remaining_ns(self, until_ns: int) -> int:
