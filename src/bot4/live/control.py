@@ -33,6 +33,7 @@ class NodeControl:
         oms, gate = n.oms, n.gate
         return {
             "halted": oms.halted_reason if oms is not None else "not started",
+            "journal_down": oms.journal_down if oms is not None else None,
             "stream_gap": gate.stream_gap if gate else None,
             "unhealthy": dict(gate.unhealthy) if gate else {},
             "working_orders": [r.client_order_id for r in oms.working()] if oms is not None else [],
@@ -137,7 +138,9 @@ class NodeControl:
         self._journal_event(detail)
 
     def _journal_event(self, detail: str) -> None:
-        journal = self.node.journal
-        if journal is not None:
+        oms, journal = self.node.oms, self.node.journal
+        if oms is not None:  # queued, never blocks, while the journal is locked
+            oms.record_event("CONTROL", "", detail)
+        elif journal is not None:
             with contextlib.suppress(Exception):
                 journal.record_event("CONTROL", "", detail)

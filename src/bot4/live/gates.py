@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot4.live.oplog import log_denial
 from bot4.model.events import Bar, OrderEvent, QuoteTick
 from bot4.model.fill import Fill
 from bot4.model.orders import Order
@@ -49,8 +50,12 @@ class NodeGate:
             reason = self._node_reason(order)
             if reason is not None:
                 self.denials += 1
+                log_denial(order.client_order_id, order.strategy_id, order.instrument_id, reason)
                 return reason
-        return self.inner.check(order)
+        reason = self.inner.check(order)
+        if reason is not None:
+            log_denial(order.client_order_id, order.strategy_id, order.instrument_id, reason)
+        return reason
 
     def _node_reason(self, order: Order) -> str | None:
         if self.stopping:

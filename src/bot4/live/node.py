@@ -62,6 +62,7 @@ from bot4.live.filters import FilterRetry
 from bot4.live.gates import NodeGate
 from bot4.live.lane import TradingLane
 from bot4.live.limits import VenueLimitGuard
+from bot4.live.oplog import log_fill, log_order_status
 from bot4.live.paper import NodeClock, PaperClock, PaperVenue
 from bot4.live.reconcile import Reconciler, ReconcileResult
 from bot4.live.resync import resync
@@ -319,6 +320,7 @@ class TradingNode:
             self.oms = OrderManager(self.client, self.journal, self.clock, oms_cfg)
             engine.add_venue(self.venue_name, NoMatching(), free_balance=self._free_balance, oms=self.oms)  # type: ignore[arg-type]
         self.oms.on_fill(self._on_fill)
+        self.oms.on_status(log_order_status)
         mono = self.base_clock.monotonic_ns
         self.filter_retry = FilterRetry(
             engine, self.client, self.instruments, mono, self._alert, min_refresh_s=cfg.filter_refresh_min_s
@@ -387,14 +389,14 @@ class TradingNode:
         self.feed = market_feed(
             settings, self.instruments, self.base_clock, on_trade=lambda t: post(self._on_trade, t),
             on_quote=lambda q: post(self._on_quote, q), on_state=lambda *a: post(self._on_feed_state, *a),
-            stale_after_s=self.stale_after_s,
+            stale_after_s=self.stale_after_s, may_request=self._may_request,
         )  # fmt: skip
         self._spawn("market feed", self.feed.run())
         if self.run_mode == "live":
             self.user = user_stream(
                 settings, self._creds.api_key, self.instruments, self.base_clock,
                 on_report=lambda r: post(self._on_user_report, r), on_gap=lambda g: post(self._on_user_gap, g),
-                on_live=self._on_user_live, silence_s=self.user_silence_s,
+                on_live=self._on_user_live, silence_s=self.user_silence_s, may_request=self._may_request,
             )  # fmt: skip
             self._spawn("user stream", self.user.run())
         assert self.gate is not None
@@ -403,6 +405,12 @@ class TradingNode:
         self._spawn("order poll", self._every(OMS_POLL_S, self._fast_timer))
         self._spawn("risk poll", self._every(RISK_POLL_S, self._slow_timer))
         self._spawn("reconcile", self._every(self.config.reconcile_interval_s, self._reconcile_timer))
+
+    def _may_request(self) -> float:
+        """Seconds until the ccxt client's gate lets a request out (E1/E2); the streams' own REST calls wait on it."""
+        gate = getattr(self.client, "gate", None) if self.run_mode == "live" else None
+        until = gate.blocked_until_ms if gate is not None else 0
+        return max(0.0, (until - self.base_clock.now_ns() // 1_000_000) / 1000) if until else 0.0
 
     def _spawn(self, name: str, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -507,6 +515,9 @@ class TradingNode:
         if self.risk is not None and hasattr(self.risk, "poll"):
             with contextlib.suppress(Exception):
                 self.risk.poll()  # flushes the audit buffer
+        if self.oms is not None:
+            with contextlib.suppress(Exception):
+                self.oms.flush_journal(force=True)  # the write-behind backlog, before the journal goes
         if self.journal is not None:
             self.journal.close()
 
@@ -633,7 +644,9 @@ class TradingNode:
     def _alert(self, kind: str, subject: str, text: str) -> None:
         """An ALERT log line (ERROR) and an audit row in the journal (``oms_audit``)."""
         log.error("ALERT %s: %s", kind.lower().replace("_", " "), text)
-        if self.journal is not None:
+        if self.oms is not None:
+            self.oms.record_event(kind, subject, text[:2000])  # queued, never blocks, when the journal is locked
+        elif self.journal is not None:
             try:
                 self.journal.record_event(kind, subject, text[:2000])
             except Exception as exc:  # the alert is logged; a journal that cannot write halts elsewhere
@@ -661,8 +674,8 @@ class TradingNode:
             self.limits.tick()
         if self.filter_retry is not None:
             self.filter_retry.drain()
-        if self.oms.working() or self._has_gap():
-            self.oms.poll()
+        if self.oms.working() or self._has_gap() or self.oms.journal_down:
+            self.oms.poll()  # also replays the write-behind backlog of a journal that was down
         for agg in self.aggregators.values():
             agg.flush(now_ns)
         self._publish()
@@ -745,7 +758,7 @@ class TradingNode:
             text = result.describe()
             log.error("ALERT reconciliation mismatch: %s; trading paused", text)
             for m in result.mismatches:
-                self.journal.record_event("RECONCILE_MISMATCH", m.subject if m.kind != "balance" else "", text[:2000])
+                oms.record_event("RECONCILE_MISMATCH", m.subject if m.kind != "balance" else "", text[:2000])
             self._pause(f"reconciliation mismatch: {text}")
         return result
 
@@ -778,7 +791,8 @@ class TradingNode:
     def _free_balance(self, currency: str) -> Decimal:
         return self._venue_free.get(currency, ZERO)
 
-    def _on_fill(self, _rec: OrderRecord, fill: Fill) -> None:
+    def _on_fill(self, rec: OrderRecord, fill: Fill) -> None:
+        log_fill(rec, fill)
         if self.reconciler is not None:
             self.reconciler.on_fill(fill)
         inst = self.instruments.get(fill.instrument_id)

@@ -73,6 +73,7 @@ def market_feed(
     on_quote: Callable[[QuoteTick], None],
     on_state: Callable[[str, bool, str], None],
     stale_after_s: float,
+    may_request: Callable[[], float] | None = None,
 ) -> Any:
     from bot4.venues.streams.market import MarketFeed
 
@@ -99,6 +100,7 @@ def market_feed(
         on_quote=on_quote,
         on_state=on_state,
         stale_after_s=stale_after_s,
+        may_request=may_request,
     )
 
 
@@ -112,6 +114,7 @@ def user_stream(
     on_gap: Callable[[str], None],
     on_live: Callable[[], None],
     silence_s: float,
+    may_request: Callable[[], float] | None = None,
 ) -> Any:
     from bot4.venues.streams.user import UserStream
 
@@ -128,6 +131,7 @@ def user_stream(
         on_gap=on_gap,
         on_live=on_live,
         silence_s=silence_s,
+        may_request=may_request,
     )
 
 

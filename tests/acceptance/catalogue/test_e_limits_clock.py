@@ -221,3 +221,28 @@ def test_e2_node_when_ip_banned_then_pause_and_alert_and_nothing_sent_until_the_
     assert any("418" in m and "banned" in m for m in alerts), alerts
     assert any(action != "order_denied" and "venue banned" in payload for _a, action, payload in rig.risk_audit())
     assert any("418" in row for row in rig.audited("VENUE_BANNED"))
+
+
+def test_e2_node_when_ip_banned_and_user_stream_dropped_then_no_listen_key_call_until_the_ban_ends(
+    cat: Scenario, rig: NodeRig
+) -> None:
+    """E2 (node): the user stream's own REST (listenKey POST) waits for the ban too: a stream dropped during
+    the ban reconnects only after it, and zero requests of any kind reach the server meanwhile."""
+
+    async def script(node: TradingNode) -> None:
+        await rig.market(node)
+        await until(lambda: node.user is not None and node.user.healthy, 5, "user stream up")
+        seen = cat.venue.counter("*")
+        cat.venue.fault("GET /api/v3/openOrders", "status", code=418, headers={"Retry-After": "3"}, count=1)
+        await until(lambda: seen.fired >= 1, 3, "the banned request")
+        banned_at = asyncio.get_running_loop().time()
+        await until(lambda: node.gate is not None and node.gate.venue_ban is not None, 1, "the ban noticed")
+        assert await asyncio.to_thread(cat.venue.drop_user_streams) >= 1
+        await until(lambda: not node.user.healthy, 2, "the user stream gap")
+        await asyncio.sleep(max(0.0, 2.7 - (asyncio.get_running_loop().time() - banned_at)))
+        assert seen.fired == 1  # no listenKey POST, no snapshot, no read: nothing probed the banning venue
+        assert not node.user.healthy
+        await until(lambda: node.user.healthy, 8, "the user stream back after the ban")
+        assert seen.fired > 1
+
+    assert rig.run(rig.node(), script, timeout=40) == EXIT_OK

@@ -38,6 +38,7 @@ from bot4.venues.streams.binance_messages import (
     parse_trade,
 )
 from bot4.venues.streams.health import FeedHealth, FeedStats, StateCallback
+from bot4.venues.streams.permit import MayRequest, wait_for_permit
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class MarketFeed:
         heartbeat_s: float = 20.0,
         request_timeout_s: float = 5.0,
         max_connection_age_s: float = 23.5 * 3600,
+        may_request: MayRequest | None = None,
     ) -> None:
         check_feed_args(symbols, scales, stale_after_s)
         if not ws_base.startswith(("ws://", "wss://")):
@@ -119,6 +121,7 @@ class MarketFeed:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._close_reason = ""
         self._closing: asyncio.Task[bool] | None = None
+        self._may_request = may_request  # the venue's 429/418 wait: no connect or snapshot during a ban (E2)
 
     # -- public ------------------------------------------------------------------------------------
 
@@ -158,6 +161,7 @@ class MarketFeed:
     async def _connection(self, session: aiohttp.ClientSession) -> str:
         """One connection's life; returns why it ended."""
         url = self.stream_url
+        await wait_for_permit(self._may_request, "market data connect")
         try:
             ws = await asyncio.wait_for(session.ws_connect(url, heartbeat=self._heartbeat_s), self._timeout_s)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -330,6 +334,7 @@ class MarketFeed:
     async def _snapshot(self, iid: str) -> Any:
         sym = self.symbols[iid]
         assert self._session is not None
+        await wait_for_permit(self._may_request, f"GET /api/v3/depth {sym}")
         url = f"{self.rest_base}/api/v3/depth"
         timeout = aiohttp.ClientTimeout(total=self._timeout_s)
         params = {"symbol": sym, "limit": str(self._limit)}

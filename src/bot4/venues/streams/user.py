@@ -32,6 +32,7 @@ import aiohttp
 from bot4.execution.records import ExecReport
 from bot4.venues.streams.backoff import Backoff, MonotonicClock
 from bot4.venues.streams.binance_messages import MessageError, execution_key, parse_execution_report
+from bot4.venues.streams.permit import MayRequest, wait_for_permit
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class UserStream:
         heartbeat_s: float = 20.0,
         request_timeout_s: float = 5.0,
         dedupe_size: int = 10_000,
+        may_request: MayRequest | None = None,
     ) -> None:
         if not ws_base.startswith(("ws://", "wss://")):
             raise ValueError(f"ws_base: expected ws://host:port or wss://… (got {ws_base!r})")
@@ -147,6 +149,7 @@ class UserStream:
         self._signals: asyncio.Queue[tuple[str, _Conn, str]] = asyncio.Queue()
         self._session: aiohttp.ClientSession | None = None
         self._sub_seq = 0
+        self._may_request = may_request  # the venue's 429/418 wait: no listenKey call during a ban (E2)
 
     def set_expect_activity(self, expecting: bool) -> None:
         """The node has working orders: from now on, silence longer than ``silence_s`` is a gap."""
@@ -296,6 +299,7 @@ class UserStream:
             self._listen_key = key
             url = f"{self.ws_base}/ws/{key}"
         else:
+            await wait_for_permit(self._may_request, "user stream connect")
             url = f"{self.ws_base}/ws-api/v3"
         ws = await asyncio.wait_for(self._session.ws_connect(url, heartbeat=self._heartbeat_s), self._timeout_s)
         conn = _Conn(ws, self.clock.monotonic_ns())
@@ -331,6 +335,10 @@ class UserStream:
 
     async def _keepalive(self) -> str:
         now = self.clock.monotonic_ns()
+        wait = self._may_request() if self._may_request is not None else 0.0
+        if wait > 0:  # never probe a banning venue; the key lives 60 min, a lost one shows up as -1125 after
+            self._next_keepalive_ns = now + int(min(wait, 30.0) * NS)
+            return ""
         try:
             await self._rest("PUT", {"listenKey": self._listen_key})
         except UserStreamError as exc:
@@ -349,6 +357,7 @@ class UserStream:
     async def _rest(self, method: str, params: dict[str, str]) -> Any:
         assert self._session is not None
         where = f"{method} /api/v3/userDataStream"
+        await wait_for_permit(self._may_request, where)
         timeout = aiohttp.ClientTimeout(total=self._timeout_s)
         async with self._session.request(
             method, f"{self.rest_base}/api/v3/userDataStream", params=params,
