@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from bot4.cli.progress import ProgressBar
 from bot4.data.errors import DataError
 
 data_app = typer.Typer(help="Market data: download candles into the local store.", no_args_is_help=True)
@@ -123,7 +124,7 @@ def download(
         candle_store = CandleStore(store)
         candle_store.path(client.id, symbol, timeframe)
         show = sys.stderr.isatty() if progress is None else progress
-        with _Bar(show and not as_json, f"{exchange} {symbol} {timeframe}") as bar:
+        with ProgressBar(show and not as_json, f"{exchange} {symbol} {timeframe}") as bar:
             report = download_candles(
                 client, symbol, timeframe, since_ms, until_ms, candle_store, LiveClock(), bar.update, limit=limit
             )
@@ -154,40 +155,6 @@ def download(
 
 def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else many or one + 's'}"
-
-
-class _Bar:
-    """A rich progress bar on stderr counting candles, or nothing."""
-
-    def __init__(self, enabled: bool, title: str) -> None:
-        self.enabled, self.title = enabled, title
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> _Bar:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-            self._progress = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task(self.title, total=None)
-        return self
-
-    def update(self, done: int, total: int) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(None, None, None)
 
 
 __all__ = ["data_app", "local_url", "make_exchange", "parse_time"]

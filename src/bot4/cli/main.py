@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from bot4.cli.progress import ProgressBar
 from bot4.data.errors import DataError
 from bot4.engine.config import (
     BacktestConfig,
@@ -190,7 +191,7 @@ def backtest(
             risk,
         )
         show_progress = sys.stderr.isatty() if progress is None else progress
-        with _Progress(show_progress and not as_json) as bar:
+        with ProgressBar(show_progress and not as_json, "backtest") as bar:
             runner = build_backtest(cfg, progress=bar.update)
             result = runner.run()
     except ValidationError as exc:
@@ -224,40 +225,6 @@ def _store(url: str, result: Any, metrics: Any) -> int | str:
     except (SQLAlchemyError, OSError, ValueError) as exc:  # OSError covers ConnectionError
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise CliError(f"cannot store results in {url}: {exc.__class__.__name__}: {first}") from None
-
-
-class _Progress:
-    """A rich progress bar on stderr, or nothing."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-            self._progress = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task("backtest", total=None)
-        return self
-
-    def update(self, done: int, total: int) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(None, None, None)
 
 
 @app.command()

@@ -55,30 +55,37 @@ def _set(mode: ControlMode, state_dir: Path | None, actor: str, reason: str, aud
         raise typer.Exit(2) from None
     typer.echo(f"mode {old.value} -> {mode.value} (written to {store.path})")
     audit = AuditLog(audit_db or default_audit_url(directory), directory / HEAD_FILE)
-    audit.append(actor, "operator_action", {"old": old.value, "new": mode.value, "reason": reason,
-                                            "source": "cli"}, now)
+    audit.append(
+        actor, "operator_action", {"old": old.value, "new": mode.value, "reason": reason, "source": "cli"}, now
+    )
     if not audit.flush():
         typer.echo("warning: the audit database is unavailable; the mode was changed but not yet audited", err=True)
     audit.close()
 
 
 @control_app.command()
-def pause(state_dir: StateDir = None, actor: Actor = "operator", reason: Reason = "operator pause",
-          audit_db: AuditDb = None) -> None:
+def pause(
+    state_dir: StateDir = None, actor: Actor = "operator", reason: Reason = "operator pause", audit_db: AuditDb = None
+) -> None:
     """No new orders; working orders stay."""
     _set(ControlMode.PAUSE, state_dir, actor, reason, audit_db)
 
 
 @control_app.command()
-def reduce(state_dir: StateDir = None, actor: Actor = "operator", reason: Reason = "operator reduce",
-           audit_db: AuditDb = None) -> None:
+def reduce(
+    state_dir: StateDir = None, actor: Actor = "operator", reason: Reason = "operator reduce", audit_db: AuditDb = None
+) -> None:
     """Only exposure-reducing orders; positions are unwound in stages."""
     _set(ControlMode.REDUCE, state_dir, actor, reason, audit_db)
 
 
 @control_app.command()
-def emergency(state_dir: StateDir = None, actor: Actor = "operator", reason: Reason = "operator emergency",
-              audit_db: AuditDb = None) -> None:
+def emergency(
+    state_dir: StateDir = None,
+    actor: Actor = "operator",
+    reason: Reason = "operator emergency",
+    audit_db: AuditDb = None,
+) -> None:
     """Cancel every order and flatten every position now."""
     _set(ControlMode.EMERGENCY, state_dir, actor, reason, audit_db)
 

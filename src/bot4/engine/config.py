@@ -71,11 +71,16 @@ class BacktestConfig(_Frozen):
     @field_validator("strategies")
     @classmethod
     def _unique_ids(cls, v: list[StrategyEntry]) -> list[StrategyEntry]:
-        ids = [s.id or s.name for s in v]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"strategy ids must be unique; repeated: {dupes} (set 'id' on each)")
-        return v
+        return unique_strategy_ids(v)
+
+
+def unique_strategy_ids(entries: list[StrategyEntry]) -> list[StrategyEntry]:
+    """Each strategy needs its own id: its order ids and results are keyed by it (backtest and node configs)."""
+    ids = [s.id or s.name for s in entries]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"strategy ids must be unique; repeated: {dupes} (set 'id' on each)")
+    return entries
 
 
 def load_config_file(path: str | Path) -> BacktestConfig:

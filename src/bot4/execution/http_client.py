@@ -30,7 +30,8 @@ from bot4.model.numbers import ZERO
 from bot4.model.orders import Order
 from bot4.model.ports import Clock
 
-_STATUS = {
+#: Binance order status (REST ``status``, stream ``X``) -> the order manager's status.
+BINANCE_ORDER_STATUS = {
     "NEW": OmsStatus.ACCEPTED,
     "PENDING_NEW": OmsStatus.ACCEPTED,
     "PARTIALLY_FILLED": OmsStatus.PARTIALLY_FILLED,
@@ -99,7 +100,7 @@ class BinanceRestClient:
     def cancel(self, client_order_id: str, instrument_id: str) -> list[ExecReport]:
         p = {"symbol": self._sym(instrument_id), "origClientOrderId": client_order_id}
         body = self._call("DELETE", "/api/v3/order", p, write=True)
-        status = _STATUS.get(str(body.get("status")), OmsStatus.CANCELED)
+        status = BINANCE_ORDER_STATUS.get(str(body.get("status")), OmsStatus.CANCELED)
         ts = int(body.get("transactTime", 0)) * MS
         return [ExecReport(client_order_id, status, 0, ts, instrument_id, Decimal(body.get("executedQty", "0")))]
 
@@ -159,7 +160,7 @@ class BinanceRestClient:
         price = Decimal(body["price"])
         return OrderSnapshot(
             cid, self._instrument[str(body["symbol"])], str(body["side"]), str(body["type"]),
-            _STATUS[str(body["status"])], Decimal(body["origQty"]), Decimal(body["executedQty"]),
+            BINANCE_ORDER_STATUS[str(body["status"])], Decimal(body["origQty"]), Decimal(body["executedQty"]),
             price if price > 0 else None, int(body.get("updateTime", 0)) * MS,
         )  # fmt: skip
 
@@ -167,7 +168,7 @@ class BinanceRestClient:
         cid, iid = order.client_order_id, order.instrument_id
         self._remember(body)
         ts = int(body.get("transactTime", 0)) * MS
-        status = _STATUS.get(str(body.get("status", "NEW")), OmsStatus.ACCEPTED)
+        status = BINANCE_ORDER_STATUS.get(str(body.get("status", "NEW")), OmsStatus.ACCEPTED)
         out = []
         cum = ZERO
         for f in body.get("fills", []):

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot4.engine.config import RiskConfig, StrategyEntry
+from bot4.engine.config import RiskConfig, StrategyEntry, unique_strategy_ids
 from bot4.live.bars import parse_interval
 from bot4.model.errors import ConfigError, describe_validation_error
 from bot4.venues.ccxt.settings import VenueSettings
@@ -150,11 +150,7 @@ class NodeConfig(_Strict):
     @field_validator("strategies")
     @classmethod
     def _unique_ids(cls, v: list[StrategyEntry]) -> list[StrategyEntry]:
-        ids = [s.id or s.name for s in v]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"strategy ids must be unique; repeated: {dupes} (set 'id' on each)")
-        return v
+        return unique_strategy_ids(v)
 
     @field_validator("risk")
     @classmethod

@@ -15,8 +15,8 @@ from bot4.data.book.errors import InvalidLevel
 from bot4.data.book.l2 import Level
 from bot4.data.book.scale import Scale
 from bot4.data.book.sync import DepthDiff, DepthSnapshot
+from bot4.execution.http_client import BINANCE_ORDER_STATUS
 from bot4.execution.records import ExecReport
-from bot4.execution.states import OmsStatus
 from bot4.model.enums import Liquidity, Side
 from bot4.model.events import TradeTick
 from bot4.model.fill import Fill
@@ -24,17 +24,7 @@ from bot4.model.fill import Fill
 MS = 1_000_000
 
 #: executionReport ``X`` (order status after the event) -> the order manager's status.
-ORDER_STATUS = {
-    "NEW": OmsStatus.ACCEPTED,
-    "PENDING_NEW": OmsStatus.ACCEPTED,
-    "PARTIALLY_FILLED": OmsStatus.PARTIALLY_FILLED,
-    "FILLED": OmsStatus.FILLED,
-    "CANCELED": OmsStatus.CANCELED,
-    "PENDING_CANCEL": OmsStatus.ACCEPTED,
-    "REJECTED": OmsStatus.REJECTED,
-    "EXPIRED": OmsStatus.EXPIRED,
-    "EXPIRED_IN_MATCH": OmsStatus.EXPIRED,
-}
+ORDER_STATUS = BINANCE_ORDER_STATUS
 
 
 class MessageError(ValueError):
