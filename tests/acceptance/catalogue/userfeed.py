@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bot4.execution.http_client import _STATUS
+from bot4.execution.http_client import BINANCE_ORDER_STATUS
 from bot4.execution.order_manager import OrderManager
 from bot4.execution.records import ExecReport
 from bot4.model.enums import Liquidity, Side
@@ -31,7 +31,7 @@ MS = 1_000_000
 
 
 def parse_execution_report(msg: dict[str, Any], instrument_id: str) -> ExecReport:
-    cid, status = str(msg["c"]), _STATUS.get(str(msg["X"]))
+    cid, status = str(msg["c"]), BINANCE_ORDER_STATUS.get(str(msg["X"]))
     ts = int(msg["T"]) * MS
     fill = None
     if msg["x"] == "TRADE":
